@@ -1,0 +1,64 @@
+/* The dmasim command: shared option handling and the command table. */
+#ifndef DMASIM_CLI_CLI_H
+#define DMASIM_CLI_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "dmasim/dmasim.h"
+
+#define EXIT_USAGE 2
+
+struct cli {
+	const char *cmd;	  /* the command being run */
+	struct dmasim_config cfg; /* from --ram, --platform, --cmdline, ... */
+	bool json;		  /* --json */
+};
+
+/* A command's own options: getopt_long entries plus a handler that returns
+ * 0, or EXIT_USAGE after printing why. */
+struct cli_extra {
+	const struct option *opts;
+	const char *shortopts;
+	int (*handle)(struct cli *cli, int opt, const char *arg, void *ctx);
+	void *ctx;
+};
+
+struct command {
+	const char *name;
+	const char *summary;
+	const char *usage;   /* one line: the arguments */
+	const char *details; /* the command's own options and notes */
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+extern const struct command commands[];
+const struct command *command_find(const char *name);
+
+/* Parse common and @extra options; returns the index of the first operand
+ * or -1 after printing an error (exit with EXIT_USAGE). */
+int cli_parse(struct cli *cli, int argc, char **argv,
+	      const struct cli_extra *extra);
+/* Parse one common option (also used before the command word). */
+int cli_common_option(struct cli *cli, int opt, const char *arg);
+extern const struct option cli_common_opts[];
+#define CLI_COMMON_SHORTOPTS "m:p:c:"
+
+/* Boot the configured machine; prints why and returns NULL on failure. */
+struct dmasim_machine *cli_boot(struct cli *cli);
+
+__attribute__((format(printf, 2, 3))) void cli_error(const struct cli *cli,
+						     const char *fmt, ...);
+void print_command_help(const struct command *c, FILE *out);
+void print_common_help(FILE *out);
+
+int cmd_boot(struct cli *cli, int argc, char **argv);
+int cmd_dmesg(struct cli *cli, int argc, char **argv);
+int cmd_cat(struct cli *cli, int argc, char **argv);
+int cmd_ls(struct cli *cli, int argc, char **argv);
+int cmd_bench(struct cli *cli, int argc, char **argv);
+int cmd_demo(struct cli *cli, int argc, char **argv);
+int cmd_help(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * dmasim: boot an emulated machine and look at it as you would at Linux.
+ *   dmasim [machine options] COMMAND [options] [arguments]
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+const struct command commands[] = {
+	{ "boot", "boot the machine and print what its console printed", "",
+	  "  The console shows messages below the console log level (7: all but\n"
+	  "  debug); 'quiet' on the kernel command line makes it 4, loglevel=N\n"
+	  "  sets it. 'dmasim dmesg' shows every message.\n",
+	  cmd_boot },
+	{ "dmesg", "print the kernel log, like dmesg(1)", "",
+	  "  -r, --raw            prefix each line with its <level>\n"
+	  "  -t, --notime         no timestamps\n"
+	  "  -l, --level LIST     only these levels: emerg,alert,crit,err,warn,\n"
+	  "                       notice,info,debug (comma separated)\n",
+	  cmd_dmesg },
+	{ "cat", "print files of the machine (/proc/buddyinfo, ...)", "PATH...",
+	  "  Files: /proc/buddyinfo, /proc/meminfo, /proc/zoneinfo, /proc/iomem,\n"
+	  "  /proc/cmdline, /proc/version. 'dmasim ls /proc' lists them.\n",
+	  cmd_cat },
+	{ "ls", "list directories of the machine", "[PATH...]",
+	  "  Lists / when no path is given.\n", cmd_ls },
+	{ "bench", "run a benchmark", "NAME [--json]",
+	  "  boot     boot time and resident memory of a machine (--ram to size it)\n"
+	  "  buddy    page allocator: order-0 and order-9 alloc+free pairs, 1 and 2 threads\n"
+	  "  --json   one JSON object instead of a table\n"
+	  "  'dmasim bench' with no name lists the benchmarks.\n",
+	  cmd_bench },
+	{ "demo", "a narrated tour of the machine", "",
+	  "  Boot log, zones and the buddy allocator before and after allocations.\n",
+	  cmd_demo },
+	{ "help", "show help for a command", "[COMMAND]", "", cmd_help },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+const struct command *command_find(const char *name)
+{
+	for (const struct command *c = commands; name && c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+void print_common_help(FILE *out)
+{
+	fputs("Machine options (any command):\n"
+	      "  -m, --ram SIZE       installed RAM: 128M to 4T, e.g. 512M, 8G, 1T (default 8G)\n"
+	      "  -p, --platform NAME  x86 (DMA is cache-coherent, default) or arm64 (it is not)\n"
+	      "  -c, --cmdline TEXT   kernel command line, e.g. \"mem=2G loglevel=4\"\n"
+	      "      --smp N          number of CPUs (default: the host's)\n"
+	      "      --clock MODE     host (default) or virtual (timestamps stay 0 unless\n"
+	      "                       advanced: reproducible logs)\n",
+	      out);
+}
+
+static void print_usage(FILE *out)
+{
+	fputs("usage: dmasim [machine options] COMMAND [options] [arguments]\n\n"
+	      "dmasim models a machine's DMA path in user space: RAM and its zones,\n"
+	      "the buddy allocator, and a small kernel that prints what Linux prints.\n\n"
+	      "Commands:\n",
+	      out);
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(out, "  %-8s %s\n", c->name, c->summary);
+	fputc('\n', out);
+	print_common_help(out);
+	fputs("\nExamples:\n"
+	      "  dmasim boot\n"
+	      "  dmasim cat /proc/buddyinfo | grep DMA\n"
+	      "  dmasim dmesg --cmdline mem=2G | grep -i zone\n"
+	      "  dmasim --ram 64G cat /proc/zoneinfo\n"
+	      "  dmasim bench boot --json\n\n"
+	      "'dmasim help COMMAND' tells more about a command.\n",
+	      out);
+}
+
+void print_command_help(const struct command *c, FILE *out)
+{
+	if (!c) {
+		print_usage(out);
+		return;
+	}
+	fprintf(out, "usage: dmasim %s [machine options]%s%s\n\n%s.\n", c->name,
+		c->usage[0] ? " " : "", c->usage, c->summary);
+	if (c->details[0])
+		fprintf(out, "\n%s", c->details);
+	if (strcmp(c->name, "help")) {
+		fputc('\n', out);
+		print_common_help(out);
+	}
+}
+
+int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	int i = cli_parse(cli, argc, argv, NULL);
+	const struct command *c;
+
+	if (i < 0)
+		return EXIT_USAGE;
+	if (i >= argc) {
+		print_usage(stdout);
+		return 0;
+	}
+	c = command_find(argv[i]);
+	if (!c) {
+		cli_error(cli, "no command '%s' (see 'dmasim --help')", argv[i]);
+		return EXIT_USAGE;
+	}
+	print_command_help(c, stdout);
+	return 0;
+}
+
+/* Options given before the command word. Returns its index, or -1. */
+static int parse_global(struct cli *cli, int argc, char **argv)
+{
+	int opt, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:" CLI_COMMON_SHORTOPTS "hV",
+				  cli_common_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			print_usage(stdout);
+			exit(0);
+		}
+		if (opt == 'V') {
+			printf("dmasim %s\n", DMASIM_VERSION);
+			exit(0);
+		}
+		if (opt == '?' || opt == ':') {
+			cli_error(NULL, "%s option '%s' (see 'dmasim --help')",
+				  opt == ':' ? "missing value for" : "unknown",
+				  argv[optind - 1]);
+			return -1;
+		}
+		r = cli_common_option(cli, opt, optarg);
+		if (r < 0) { /* --help, the one common option left */
+			print_usage(stdout);
+			exit(0);
+		}
+		if (r)
+			return -1;
+	}
+	return optind;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	const struct command *c;
+	int i;
+
+	dmasim_config_init(&cli.cfg);
+	if (argc > 1 && !strcmp(argv[1], "--version")) {
+		printf("dmasim %s\n", DMASIM_VERSION);
+		return 0;
+	}
+	i = parse_global(&cli, argc, argv);
+	if (i < 0)
+		return EXIT_USAGE;
+	if (i >= argc) {
+		print_usage(stderr);
+		return EXIT_USAGE;
+	}
+	c = command_find(argv[i]);
+	if (!c) {
+		cli_error(NULL, "'%s' is not a dmasim command (see 'dmasim --help')",
+			  argv[i]);
+		return EXIT_USAGE;
+	}
+	cli.cmd = c->name;
+	return c->run(&cli, argc - i, argv + i);
+}

@@ -1,0 +1,189 @@
+/*
+ * Options every command shares: the machine to boot (--ram, --platform,
+ * --cmdline, --smp, --clock). A bad value says which option and why, and
+ * the command exits with status 2.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP };
+
+const struct option cli_common_opts[] = {
+	{ "ram", required_argument, NULL, 'm' },
+	{ "platform", required_argument, NULL, 'p' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "smp", required_argument, NULL, OPT_SMP },
+	{ "clock", required_argument, NULL, OPT_CLOCK },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_error(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dmasim%s%s: ", cli && cli->cmd ? " " : "",
+		cli && cli->cmd ? cli->cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int parse_smp(struct cli *cli, const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || arg[0] == '-' || n < 1 || n > 256) {
+		cli_error(cli, "--smp '%s': expected a CPU count from 1 to 256",
+			  arg);
+		return EXIT_USAGE;
+	}
+	cli->cfg.nr_cpus = (unsigned int)n;
+	return 0;
+}
+
+int cli_common_option(struct cli *cli, int opt, const char *arg)
+{
+	char err[160];
+
+	switch (opt) {
+	case 'm':
+		if (dmasim_parse_size(arg, &cli->cfg.ram_bytes, err, sizeof(err))) {
+			cli_error(cli, "--ram %s", err);
+			return EXIT_USAGE;
+		}
+		if (cli->cfg.ram_bytes < DMASIM_RAM_MIN ||
+		    cli->cfg.ram_bytes > DMASIM_RAM_MAX) {
+			cli_error(cli, "--ram '%s': must be from 128M to 4T", arg);
+			return EXIT_USAGE;
+		}
+		if (cli->cfg.ram_bytes % (1ULL << 20)) {
+			cli_error(cli, "--ram '%s': must be a whole number of MiB",
+				  arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case 'p':
+		if (dmasim_parse_platform(arg, &cli->cfg.platform)) {
+			cli_error(cli, "--platform '%s': unknown platform (use x86 or arm64)",
+				  arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case 'c':
+		if (strlen(arg) >= DMASIM_CMDLINE_MAX)
+			fprintf(stderr,
+				"dmasim: warning: kernel command line longer than %d bytes is truncated, as Linux does\n",
+				DMASIM_CMDLINE_MAX - 1);
+		cli->cfg.cmdline = arg;
+		return 0;
+	case OPT_SMP:
+		return parse_smp(cli, arg);
+	case OPT_CLOCK:
+		if (!strcmp(arg, "host")) {
+			cli->cfg.clock = DMASIM_CLOCK_HOST;
+		} else if (!strcmp(arg, "virtual")) {
+			cli->cfg.clock = DMASIM_CLOCK_VIRTUAL;
+		} else {
+			cli_error(cli, "--clock '%s': use host or virtual", arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case OPT_JSON:
+		cli->json = true;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int merge_opts(struct option *out, size_t cap,
+		      const struct cli_extra *extra)
+{
+	size_t n = 0;
+
+	for (const struct option *o = cli_common_opts; o->name && n + 1 < cap; o++)
+		out[n++] = *o;
+	for (const struct option *o = extra ? extra->opts : NULL; o && o->name && n + 1 < cap; o++)
+		out[n++] = *o;
+	memset(&out[n], 0, sizeof(out[n]));
+	return 0;
+}
+
+static void report_bad_option(struct cli *cli, int opt, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (opt == ':')
+		cli_error(cli, "option '%s' needs a value (see 'dmasim help %s')",
+			  arg, cli->cmd);
+	else if (optopt && strncmp(arg, "--", 2))
+		cli_error(cli, "unknown option '-%c' (see 'dmasim help %s')",
+			  optopt, cli->cmd);
+	else
+		cli_error(cli, "unknown option '%s' (see 'dmasim help %s')", arg,
+			  cli->cmd);
+}
+
+int cli_parse(struct cli *cli, int argc, char **argv,
+	      const struct cli_extra *extra)
+{
+	struct option opts[64];
+	char shortopts[64];
+	int opt, r;
+
+	merge_opts(opts, sizeof(opts) / sizeof(opts[0]), extra);
+	snprintf(shortopts, sizeof(shortopts), ":%s%s", CLI_COMMON_SHORTOPTS,
+		 extra && extra->shortopts ? extra->shortopts : "");
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			report_bad_option(cli, opt, argv);
+			return -1;
+		}
+		if (opt == OPT_HELP) {
+			print_command_help(command_find(cli->cmd), stdout);
+			exit(0);
+		}
+		r = cli_common_option(cli, opt, optarg);
+		if (r < 0 && extra && extra->handle)
+			r = extra->handle(cli, opt, optarg, extra->ctx);
+		if (r)
+			return -1;
+	}
+	return optind;
+}
+
+struct dmasim_machine *cli_boot(struct cli *cli)
+{
+	struct dmasim_machine *m;
+	char err[256] = "";
+	const char *problems;
+	int ret;
+
+	ret = dmasim_machine_create(&cli->cfg, &m, err, sizeof(err));
+	if (ret) {
+		cli_error(cli, "cannot boot the machine: %s",
+			  err[0] ? err : strerror(-ret));
+		return NULL;
+	}
+	/* The machine boots as Linux would; say what was ignored. */
+	for (problems = dmasim_cmdline_problems(m); *problems;) {
+		const char *nl = strchr(problems, '\n');
+		int len = nl ? (int)(nl - problems) : (int)strlen(problems);
+
+		fprintf(stderr, "dmasim: warning: %.*s\n", len, problems);
+		problems += len + (nl ? 1 : 0);
+	}
+	return m;
+}

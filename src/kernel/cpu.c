@@ -1,0 +1,71 @@
+/*
+ * CPUs of a machine. A host thread that enters a machine takes a free CPU
+ * id of it (the lowest), as a task runs on a CPU; the id indexes per-CPU
+ * structures. The binding is the thread's own (thread-local), like
+ * Linux's "current": no state is shared between machines.
+ */
+#include <errno.h>
+
+#include "kernel/machine.h"
+
+static _Thread_local struct machine *tls_machine;
+static _Thread_local int tls_cpu = -1;
+
+struct machine *current_machine(void)
+{
+	return tls_machine;
+}
+
+int current_cpu(void)
+{
+	return tls_cpu;
+}
+
+struct dmasim_machine *dmasim_current(void)
+{
+	return (struct dmasim_machine *)tls_machine;
+}
+
+int dmasim_cpu_id(void)
+{
+	return tls_cpu;
+}
+
+static void cpu_release(struct machine *m, int cpu)
+{
+	uint64_t bit = 1ULL << (cpu % 64);
+
+	atomic_fetch_and(&m->cpu_used[cpu / 64], ~bit);
+}
+
+/* The lowest free CPU id, or -EBUSY if all are taken
+ * (more host threads than CPUs then share CPU 0). */
+static int cpu_claim(struct machine *m)
+{
+	for (unsigned int cpu = 0; cpu < m->nr_cpus; cpu++) {
+		uint64_t bit = 1ULL << (cpu % 64);
+		uint64_t old = atomic_fetch_or(&m->cpu_used[cpu / 64], bit);
+
+		if (!(old & bit))
+			return (int)cpu;
+	}
+	return -EBUSY;
+}
+
+struct dmasim_machine *dmasim_enter(struct dmasim_machine *dm)
+{
+	struct machine *prev = tls_machine, *m = (struct machine *)dm;
+
+	if (prev == m)
+		return dm;
+	if (prev && tls_cpu >= 0)
+		cpu_release(prev, tls_cpu);
+	tls_machine = m;
+	tls_cpu = -1;
+	if (m) {
+		int cpu = cpu_claim(m);
+
+		tls_cpu = cpu >= 0 ? cpu : 0;
+	}
+	return (struct dmasim_machine *)prev;
+}

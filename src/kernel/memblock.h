@@ -1,0 +1,23 @@
+/*
+ * memblock: the boot-time record of usable memory and of what is reserved
+ * in it (first MiB, kernel image, page array), before the buddy allocator
+ * takes the rest over.
+ */
+#ifndef DMASIM_KERNEL_MEMBLOCK_H
+#define DMASIM_KERNEL_MEMBLOCK_H
+
+#include <stdint.h>
+
+#include "kernel/mmzone.h"
+
+void memblock_add(struct memblock_type *t, uint64_t base, uint64_t size);
+/* Bytes of @t inside [start, end). */
+uint64_t memblock_overlap(const struct memblock_type *t, uint64_t start,
+			  uint64_t end);
+/* Call @fn for each part of memory in [start, end) not reserved. */
+void memblock_for_each_free(const struct mm *mm, uint64_t start,
+			    uint64_t end,
+			    void (*fn)(void *ctx, uint64_t s, uint64_t e),
+			    void *ctx);
+
+#endif
