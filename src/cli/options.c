@@ -144,7 +144,7 @@ int cli_parse(struct cli *cli, int argc, char **argv,
 	merge_opts(opts, sizeof(opts) / sizeof(opts[0]), extra);
 	snprintf(shortopts, sizeof(shortopts), ":%s%s", CLI_COMMON_SHORTOPTS,
 		 extra && extra->shortopts ? extra->shortopts : "");
-	optind = 1;
+	optind = 0; /* glibc: 0 re-initialises (the global pass ran in '+' mode) */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {

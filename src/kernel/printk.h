@@ -52,8 +52,8 @@ void printk_set_limit(struct printk_log *log, size_t limit);
 
 __attribute__((format(printf, 3, 4))) void
 mprintk(struct machine *m, const char *prefix, const char *fmt, ...);
-void vmprintk(struct machine *m, const char *prefix, const char *fmt,
-	      va_list ap);
+__attribute__((format(printf, 3, 0))) void
+vmprintk(struct machine *m, const char *prefix, const char *fmt, va_list ap);
 
 /*
  * pr_*(m, fmt, ...): a file may define PR_PREFIX (Linux's pr_fmt prefix,

@@ -22,6 +22,7 @@ void strbuf_puts(struct strbuf *sb, const char *s);
 void strbuf_putc(struct strbuf *sb, char c);
 __attribute__((format(printf, 2, 3))) void
 strbuf_printf(struct strbuf *sb, const char *fmt, ...);
-void strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
+__attribute__((format(printf, 2, 0))) void
+strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
 
 #endif

@@ -1,0 +1,99 @@
+#!/bin/bash
+# The dmasim command as a user meets it: exit codes (0 ok, 1 failed, 2 bad
+# usage), the exact error messages, and pipelines like the seed's commands.
+# Usage: test_cli.sh PATH/TO/dmasim
+set -u
+D=$1
+pass=0 fail=0
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+run() { "$D" "$@" >"$out" 2>"$err"; echo $?; }
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; echo "  stdout: $(head -c 400 "$out")"; echo "  stderr: $(head -c 400 "$err")"; }
+# expect CODE 'exact stderr or empty' ARGS...
+expect() {
+	local code=$1 msg=$2; shift 2
+	local rc; rc=$(run "$@")
+	if [ "$rc" != "$code" ]; then bad "dmasim $* exited $rc, expected $code"; return; fi
+	if [ -n "$msg" ] && [ "$(cat "$err")" != "$msg" ]; then bad "dmasim $*: stderr differs, expected: $msg"; return; fi
+	ok
+}
+# has 'regex' : last stdout matches
+has() { if grep -Eq -- "$1" "$out"; then ok; else bad "output lacks /$1/"; fi; }
+
+expect 1 "dmasim: /proc/nope: No such file or directory" cat /proc/nope
+expect 1 "dmasim: /proc: Is a directory" cat /proc
+expect 1 "dmasim: /proc/buddyinfo/x: Not a directory" cat /proc/buddyinfo/x
+expect 1 "dmasim: /nope: No such file or directory" cat /proc/cmdline /nope
+has '^$'
+expect 0 "" cat /proc/buddyinfo
+has '^Node 0, zone      DMA( +[0-9]+){11} $'
+expect 0 "" cat ///proc/./../proc/buddyinfo
+has '^Node 0, zone   Normal '
+expect 2 "dmasim cat: which file? e.g. dmasim cat /proc/buddyinfo" cat
+expect 0 "" ls /proc
+has '^buddyinfo$'
+has '^zoneinfo$'
+expect 0 "" ls
+has '^proc$'
+expect 1 "dmasim: cannot access '/nope': No such file or directory" ls /nope
+
+expect 2 "dmasim: --ram '8': missing unit (use K, M, G or T, e.g. 8G)" --ram 8 boot
+expect 2 "dmasim boot: --ram '8X': unknown unit 'X' (use K, M, G or T)" boot --ram 8X
+expect 2 "dmasim: --ram '64M': must be from 128M to 4T" --ram 64M boot
+expect 2 "dmasim: --ram '131073K': must be a whole number of MiB" --ram 131073K boot
+expect 2 "dmasim: --platform 'sparc': unknown platform (use x86 or arm64)" --platform sparc boot
+expect 2 "dmasim: --smp '0': expected a CPU count from 1 to 256" --smp 0 boot
+expect 2 "dmasim: --clock 'fast': use host or virtual" --clock fast boot
+expect 2 "dmasim: unknown option '--bogus' (see 'dmasim --help')" --bogus boot
+expect 2 "dmasim cat: unknown option '--bogus' (see 'dmasim help cat')" cat --bogus /proc/meminfo
+expect 2 "dmasim cat: option '--ram' needs a value (see 'dmasim help cat')" cat /proc/meminfo --ram
+expect 2 "dmasim: 'frob' is not a dmasim command (see 'dmasim --help')" frob
+expect 2 "dmasim dmesg: --level: unknown level 'loud' (use emerg, alert, crit, err, warn, notice, info, debug)" dmesg -l loud
+expect 2 "dmasim boot: unexpected argument 'now'" boot now
+expect 2 "dmasim help: no command 'nope' (see 'dmasim --help')" help nope
+expect 2 "" 
+
+expect 0 "" --help
+has '^usage: dmasim'
+expect 0 "" help cat
+has '^usage: dmasim cat'
+expect 0 "" cat --help
+has '^usage: dmasim cat'
+expect 0 "" --version
+has '^dmasim [0-9]+\.[0-9]+\.[0-9]+$'
+
+# The machine boots as Linux would with a bad parameter, and says so.
+expect 0 "dmasim: warning: kernel command line: malformed early option 'mem=abc' (ignored)" --cmdline mem=abc boot
+expect 1 "dmasim boot: cannot boot the machine: kernel command line: mem=1M leaves too little memory to boot (the kernel needs RAM up to at least 128M)" boot --cmdline mem=1M
+
+# Options before or after the command word, and the seed's pipelines.
+expect 0 "" --ram 512M cat /proc/meminfo
+has '^MemTotal: +[0-9]{6} kB$'
+expect 0 "" cat /proc/meminfo --ram 512M -c quiet
+has '^MemTotal: +[0-9]{6} kB$'
+[ "$("$D" cat /proc/buddyinfo | grep -c DMA)" = 2 ] && ok || bad "cat /proc/buddyinfo | grep DMA"
+"$D" dmesg --cmdline "intel_iommu=on" | grep -qi 'Command line: intel_iommu=on' && ok || bad "dmesg | grep -i iommu"
+"$D" dmesg | grep -qi 'zone ranges' && ok || bad "dmesg | grep -i zone"
+expect 0 "" dmesg --clock virtual -r -l debug
+has '^<7>\[    0\.000000\] e820: update \[mem 0x00000000-0x00000fff\] usable ==> reserved$'
+expect 0 "" dmesg -t -l info
+has '^Zone ranges:$'
+# quiet keeps the console to warnings and worse; dmesg still has it all
+expect 0 "" boot --cmdline quiet
+[ ! -s "$out" ] && ok || bad "boot with quiet printed info lines"
+expect 0 "" --platform arm64 cat /proc/cmdline -c "a b"
+[ "$(cat "$out")" = "a b" ] && ok || bad "/proc/cmdline"
+
+expect 0 "" bench
+has '^  boot '
+expect 0 "" bench boot --json --ram 512M
+has '^\{"ram_bytes":536870912,"boot_ms":[0-9.]+,"rss_bytes":[0-9]+,'
+expect 2 "dmasim bench: no benchmark 'nope' (run 'dmasim bench' for the list)" bench nope
+expect 0 "" demo --ram 512M
+has 'counts are exactly those of boot: yes'
+has 'page allocation failure: order:8, mode:0xcc1\(GFP_KERNEL\|GFP_DMA\)'
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
