@@ -104,6 +104,14 @@ void dmasim_clock_advance(struct dmasim_machine *m, uint64_t ns);
 /* Nanoseconds since boot on the machine's clock. */
 uint64_t dmasim_clock_ns(struct dmasim_machine *m);
 
+/*
+ * Give the calling thread's per-CPU free pages of @m back to the buddy
+ * lists. Linux keeps recently freed small blocks (orders 0-3 and 9) on
+ * per-CPU lists that /proc/buddyinfo does not count; a thread's lists are
+ * also drained when it leaves the machine.
+ */
+void dmasim_drain_pages(struct dmasim_machine *m);
+
 /* Free pages per zone and order, as /proc/buddyinfo counts them. */
 #define DMASIM_NR_ORDERS 11
 int dmasim_buddy_counts(struct dmasim_machine *m, const char *zone,

@@ -132,6 +132,12 @@ uint64_t dmasim_clock_ns(struct dmasim_machine *dm)
 	return mclock_now(&M(dm)->clock);
 }
 
+void dmasim_drain_pages(struct dmasim_machine *dm)
+{
+	if (dmasim_current() == dm)
+		mm_drain_local_pages(M(dm));
+}
+
 int dmasim_buddy_counts(struct dmasim_machine *dm, const char *zone,
 			unsigned long counts[DMASIM_NR_ORDERS])
 {

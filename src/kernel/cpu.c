@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "kernel/machine.h"
+#include "kernel/page_alloc.h"
 
 static _Thread_local struct machine *tls_machine;
 static _Thread_local int tls_cpu = -1;
@@ -38,8 +39,8 @@ static void cpu_release(struct machine *m, int cpu)
 	atomic_fetch_and(&m->cpu_used[cpu / 64], ~bit);
 }
 
-/* The lowest free CPU id, or -EBUSY if all are taken
- * (more host threads than CPUs then share CPU 0). */
+/* The lowest free CPU id, or -EBUSY if all are taken: a thread beyond the
+ * machine's CPU count still works, without per-CPU caches (id -1). */
 static int cpu_claim(struct machine *m)
 {
 	for (unsigned int cpu = 0; cpu < m->nr_cpus; cpu++) {
@@ -58,14 +59,17 @@ struct dmasim_machine *dmasim_enter(struct dmasim_machine *dm)
 
 	if (prev == m)
 		return dm;
-	if (prev && tls_cpu >= 0)
+	if (prev && tls_cpu >= 0) {
+		/* A CPU going offline gives its per-CPU pages back. */
+		mm_drain_local_pages(prev);
 		cpu_release(prev, tls_cpu);
+	}
 	tls_machine = m;
 	tls_cpu = -1;
 	if (m) {
 		int cpu = cpu_claim(m);
 
-		tls_cpu = cpu >= 0 ? cpu : 0;
+		tls_cpu = cpu >= 0 ? cpu : -1;
 	}
 	return (struct dmasim_machine *)prev;
 }

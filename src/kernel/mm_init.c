@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -107,6 +108,13 @@ static int zones_init(struct mm *mm)
 		atomic_init(&z->nr_free_pages, 0);
 		if (pthread_mutex_init(&z->lock, NULL))
 			return -ENOMEM;
+		z->pcp = aligned_alloc(64, mm->nr_cpus * sizeof(*z->pcp));
+		if (!z->pcp)
+			return -ENOMEM;
+		memset(z->pcp, 0, mm->nr_cpus * sizeof(*z->pcp));
+		for (unsigned long c = 0; c < mm->nr_cpus; c++)
+			for (int l = 0; l < NR_PCP_LISTS; l++)
+				z->pcp[c].head[l] = PFN_NIL;
 	}
 	zone_size(mm, &mm->zones[ZONE_DMA], first, MAX_DMA_PFN);
 	zone_size(mm, &mm->zones[ZONE_DMA32], MAX_DMA_PFN, MAX_DMA32_PFN);
@@ -401,9 +409,11 @@ int mm_init(struct machine *m)
 
 void mm_destroy(struct mm *mm)
 {
-	for (int i = 0; i < MAX_NR_ZONES; i++)
+	for (int i = 0; i < MAX_NR_ZONES; i++) {
 		if (mm->zones[i].name)
 			pthread_mutex_destroy(&mm->zones[i].lock);
+		free(mm->zones[i].pcp);
+	}
 	if (mm->mem_map)
 		munmap(mm->mem_map, mm->mem_map_bytes);
 	memset(mm, 0, sizeof(*mm));

@@ -42,14 +42,34 @@ enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 #define PG_buddy  0x1u /* head of a free block on a free list */
 #define PG_head	  0x2u /* head of an allocated block */
 #define PG_zeroed 0x4u /* contents known to be zero (never used) */
+#define PG_pcp	  0x8u /* head of a free block on a per-CPU list */
 
+/*
+ * flags are atomic (relaxed): a page freed to a per-CPU list changes its
+ * flags without the zone lock while a merge may look at it as a buddy.
+ * order, next and prev change only under the zone lock or, for pages on
+ * a per-CPU list, by that CPU.
+ */
 struct page {
 	uint32_t next, prev; /* free-list links (pfns) */
-	uint16_t flags;
+	_Atomic uint16_t flags;
 	uint8_t order;
 	uint8_t pad;
 	uint32_t private;
 };
+
+/* Per-CPU page lists as Linux 6.1 keeps them: orders 0..3 and the
+ * pageblock order (9), refilled and drained in batches. */
+#define PCP_MAX_ORDER	3
+#define PCP_THP_ORDER	9
+#define NR_PCP_LISTS	(PCP_MAX_ORDER + 2)
+
+struct per_cpu_pages {
+	_Atomic int count; /* pages on all lists (read by /proc) */
+	uint32_t head[NR_PCP_LISTS];
+	_Atomic unsigned long numa_hit;
+	char pad[64 - NR_PCP_LISTS * 4 % 64];
+} __attribute__((aligned(64)));
 
 struct free_area {
 	uint32_t head;		/* first free block's pfn, or PFN_NIL */
@@ -79,7 +99,8 @@ struct zone {
 	struct pristine_range pristine[ZONE_MAX_PRISTINE];
 	unsigned int nr_pristine;
 	_Atomic long nr_free_pages;
-	unsigned long numa_hit; /* under lock */
+	_Atomic unsigned long numa_hit; /* allocations not via a pcp list */
+	struct per_cpu_pages *pcp;	/* one per CPU */
 };
 
 struct memblock_region {

@@ -8,6 +8,7 @@
  */
 #include "kernel/page_alloc.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -22,6 +23,22 @@
 static inline struct page *pfn_page(struct mm *mm, unsigned long pfn)
 {
 	return &mm->mem_map[pfn];
+}
+
+static inline uint16_t pflags(const struct page *p)
+{
+	return atomic_load_explicit(&p->flags, memory_order_relaxed);
+}
+
+static inline void set_pflags(struct page *p, unsigned int flags)
+{
+	atomic_store_explicit(&p->flags, (uint16_t)flags, memory_order_relaxed);
+}
+
+static void add_relaxed(_Atomic unsigned long *v, unsigned long d)
+{
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + d,
+			      memory_order_relaxed);
 }
 
 struct zone *pfn_zone(struct mm *mm, unsigned long pfn)
@@ -39,7 +56,7 @@ static void list_add_head(struct mm *mm, struct zone *z, unsigned long pfn,
 	struct free_area *area = &z->free_area[order];
 	struct page *p = pfn_page(mm, pfn);
 
-	p->flags = (uint16_t)(PG_buddy | extra_flags);
+	set_pflags(p, PG_buddy | extra_flags);
 	p->order = (uint8_t)order;
 	p->prev = PFN_NIL;
 	p->next = area->head;
@@ -61,7 +78,7 @@ static void list_del(struct mm *mm, struct zone *z, unsigned long pfn,
 		area->head = p->next;
 	if (p->next != PFN_NIL)
 		pfn_page(mm, p->next)->prev = p->prev;
-	p->flags &= (uint16_t)~PG_buddy;
+	set_pflags(p, pflags(p) & ~PG_buddy);
 	area->nr_free--;
 }
 
@@ -129,7 +146,7 @@ static unsigned long take_pristine(struct mm *mm, struct zone *z)
 			unsigned long pfn = r->next;
 
 			r->next += MAX_ORDER_NR_PAGES;
-			pfn_page(mm, pfn)->flags = PG_zeroed;
+			set_pflags(pfn_page(mm, pfn), PG_zeroed);
 			return pfn;
 		}
 	}
@@ -137,7 +154,7 @@ static unsigned long take_pristine(struct mm *mm, struct zone *z)
 }
 
 /* Take a block of @order from @z (lock held), splitting a larger one. */
-static unsigned long rmqueue(struct mm *mm, struct zone *z, unsigned int order)
+static unsigned long rmqueue_locked(struct mm *mm, struct zone *z, unsigned int order)
 {
 	unsigned int o;
 	unsigned long pfn = PFN_NIL;
@@ -156,15 +173,14 @@ static unsigned long rmqueue(struct mm *mm, struct zone *z, unsigned int order)
 		if (pfn == PFN_NIL)
 			return PFN_NIL;
 	}
-	zeroed = pfn_page(mm, pfn)->flags & PG_zeroed;
+	zeroed = pflags(pfn_page(mm, pfn)) & PG_zeroed;
 	while (o > order) {
 		o--;
 		list_add_head(mm, z, pfn + (1UL << o), o, zeroed);
 	}
-	pfn_page(mm, pfn)->flags = (uint16_t)(PG_head | zeroed);
+	set_pflags(pfn_page(mm, pfn), PG_head | zeroed);
 	pfn_page(mm, pfn)->order = (uint8_t)order;
 	add_free_pages(z, -(1L << order));
-	z->numa_hit++;
 	return pfn;
 }
 
@@ -176,7 +192,7 @@ static bool page_is_buddy(struct mm *mm, unsigned long buddy,
 	if (buddy >= mm->max_pfn)
 		return false;
 	b = pfn_page(mm, buddy);
-	return (b->flags & PG_buddy) && b->order == order;
+	return (pflags(b) & PG_buddy) && b->order == order;
 }
 
 static void free_one_block(struct mm *mm, struct zone *z, unsigned long pfn,
@@ -193,6 +209,138 @@ static void free_one_block(struct mm *mm, struct zone *z, unsigned long pfn,
 		order++;
 	}
 	list_add_head(mm, z, pfn, order, 0);
+}
+
+/*
+ * Per-CPU lists. A CPU's lists are touched only by the thread holding that
+ * CPU; the zone lock is taken only to refill or drain a batch, as in Linux
+ * (rmqueue_bulk, free_pcppages_bulk). Pages on them are not free in the
+ * buddy sense: /proc/buddyinfo and NR_FREE_PAGES do not count them.
+ */
+static int pcp_index(unsigned int order)
+{
+	if (order <= PCP_MAX_ORDER)
+		return (int)order;
+	return order == PCP_THP_ORDER ? PCP_MAX_ORDER + 1 : -1;
+}
+
+static unsigned int pcp_order(int idx)
+{
+	return idx <= PCP_MAX_ORDER ? (unsigned int)idx : PCP_THP_ORDER;
+}
+
+static void pcp_count_add(struct per_cpu_pages *pcp, int d)
+{
+	atomic_store_explicit(&pcp->count,
+			      atomic_load_explicit(&pcp->count, memory_order_relaxed) + d,
+			      memory_order_relaxed);
+}
+
+static void pcp_push(struct mm *mm, struct per_cpu_pages *pcp, int idx,
+		     unsigned long pfn, unsigned int flags)
+{
+	struct page *p = pfn_page(mm, pfn);
+
+	p->next = pcp->head[idx];
+	set_pflags(p, PG_pcp | flags);
+	pcp->head[idx] = (uint32_t)pfn;
+	pcp_count_add(pcp, 1 << pcp_order(idx));
+}
+
+static unsigned long pcp_pop(struct mm *mm, struct per_cpu_pages *pcp, int idx)
+{
+	unsigned long pfn = pcp->head[idx];
+
+	if (pfn == PFN_NIL)
+		return PFN_NIL;
+	pcp->head[idx] = pfn_page(mm, pfn)->next;
+	pcp_count_add(pcp, -(1 << pcp_order(idx)));
+	return pfn;
+}
+
+/* Refill with a batch taken from the buddy lists (zone lock). */
+static void pcp_refill(struct mm *mm, struct zone *z, struct per_cpu_pages *pcp,
+		       int idx)
+{
+	unsigned int order = pcp_order(idx);
+	unsigned long batch = z->pcp_batch, pfn;
+
+	if (batch > 1) {
+		batch >>= order;
+		if (batch < 2)
+			batch = 2;
+	}
+	pthread_mutex_lock(&z->lock);
+	while (batch--) {
+		pfn = rmqueue_locked(mm, z, order);
+		if (pfn == PFN_NIL)
+			break;
+		pcp_push(mm, pcp, idx, pfn, pflags(pfn_page(mm, pfn)) & PG_zeroed);
+	}
+	pthread_mutex_unlock(&z->lock);
+}
+
+/* Give @nr_pages worth of blocks of list @idx back to the buddy lists. */
+static void pcp_drain_list(struct mm *mm, struct zone *z,
+			   struct per_cpu_pages *pcp, int idx, long nr_pages)
+{
+	unsigned int order = pcp_order(idx);
+	unsigned long pfn;
+
+	if (pcp->head[idx] == PFN_NIL)
+		return;
+	pthread_mutex_lock(&z->lock);
+	while (nr_pages > 0 && (pfn = pcp_pop(mm, pcp, idx)) != PFN_NIL) {
+		set_pflags(pfn_page(mm, pfn), 0);
+		free_one_block(mm, z, pfn, order);
+		nr_pages -= 1L << order;
+	}
+	pthread_mutex_unlock(&z->lock);
+}
+
+static struct per_cpu_pages *this_pcp(struct zone *z)
+{
+	int cpu = current_cpu();
+
+	return cpu >= 0 && z->pcp ? &z->pcp[cpu] : NULL;
+}
+
+static unsigned long rmqueue(struct mm *mm, struct zone *z, unsigned int order)
+{
+	struct per_cpu_pages *pcp = this_pcp(z);
+	int idx = pcp_index(order);
+	unsigned long pfn;
+
+	if (!pcp || idx < 0) {
+		pthread_mutex_lock(&z->lock);
+		pfn = rmqueue_locked(mm, z, order);
+		if (pfn != PFN_NIL)
+			add_relaxed(&z->numa_hit, 1);
+		pthread_mutex_unlock(&z->lock);
+		return pfn;
+	}
+	if (pcp->head[idx] == PFN_NIL)
+		pcp_refill(mm, z, pcp, idx);
+	pfn = pcp_pop(mm, pcp, idx);
+	if (pfn != PFN_NIL) {
+		set_pflags(pfn_page(mm, pfn), PG_head |
+			   (pflags(pfn_page(mm, pfn)) & PG_zeroed));
+		add_relaxed(&pcp->numa_hit, 1);
+	}
+	return pfn;
+}
+
+void mm_drain_local_pages(struct machine *m)
+{
+	struct mm *mm = &m->mm;
+
+	for (int i = 0; i < MAX_NR_ZONES; i++) {
+		struct zone *z = &mm->zones[i];
+		struct per_cpu_pages *pcp = this_pcp(z);
+
+		for (int idx = 0; pcp && idx < NR_PCP_LISTS; idx++)
+			pcp_drain_list(mm, z, pcp, idx, LONG_MAX);
+	}
 }
 
 static bool zone_watermark_ok(struct zone *z, unsigned int order,
@@ -229,14 +377,12 @@ static unsigned long get_page_from_freelist(struct machine *m,
 
 	for (int i = (int)highest; i >= 0; i--) {
 		struct zone *z = &mm->zones[i];
-		unsigned long pfn = PFN_NIL;
+		unsigned long pfn;
 
-		if (!z->managed_pages)
+		if (!z->managed_pages ||
+		    !zone_watermark_ok(z, order, alloc_flags, highest))
 			continue;
-		pthread_mutex_lock(&z->lock);
-		if (zone_watermark_ok(z, order, alloc_flags, highest))
-			pfn = rmqueue(mm, z, order);
-		pthread_mutex_unlock(&z->lock);
+		pfn = rmqueue(mm, z, order);
 		if (pfn != PFN_NIL)
 			return pfn;
 	}
@@ -308,18 +454,21 @@ struct page *mm_alloc_pages(struct machine *m, gfp_t gfp, unsigned int order)
 		return NULL;
 	}
 	page = pfn_page(mm, pfn);
-	if ((gfp & __GFP_ZERO) && !(page->flags & PG_zeroed))
+	if ((gfp & __GFP_ZERO) && !(pflags(page) & PG_zeroed))
 		memset(m->ram.cpu + ((uint64_t)pfn << PAGE_SHIFT), 0,
 		       PAGE_SIZE << order);
-	page->flags &= (uint16_t)~PG_zeroed;
+	set_pflags(page, PG_head);
 	return page;
 }
 
 void mm_free_pages(struct machine *m, struct page *page, unsigned int order)
 {
 	struct mm *mm = &m->mm;
+	struct per_cpu_pages *pcp;
 	unsigned long pfn;
+	unsigned int flags;
 	struct zone *z;
+	int idx;
 
 	if (!page)
 		return;
@@ -329,19 +478,28 @@ void mm_free_pages(struct machine *m, struct page *page, unsigned int order)
 			 (void *)page);
 		return;
 	}
-	z = pfn_zone(mm, pfn);
-	pthread_mutex_lock(&z->lock);
-	if (!(page->flags & PG_head) || page->order != order) {
-		pthread_mutex_unlock(&z->lock);
-		if (page->flags & PG_buddy)
+	flags = pflags(page);
+	if (!(flags & PG_head) || page->order != order) {
+		if (flags & (PG_buddy | PG_pcp))
 			bad_page(m, pfn, "freeing a free page (double free)");
-		else if (page->flags & PG_head)
+		else if (flags & PG_head)
 			bad_page(m, pfn, "freed with a different order than allocated");
 		else
 			bad_page(m, pfn, "freeing a page that was never allocated");
 		return;
 	}
-	page->flags = 0;
+	z = pfn_zone(mm, pfn);
+	pcp = this_pcp(z);
+	idx = pcp_index(order);
+	if (pcp && idx >= 0) {
+		pcp_push(mm, pcp, idx, pfn, 0);
+		if (atomic_load_explicit(&pcp->count, memory_order_relaxed) >=
+		    (int)z->pcp_high)
+			pcp_drain_list(mm, z, pcp, idx, (long)z->pcp_batch);
+		return;
+	}
+	pthread_mutex_lock(&z->lock);
+	set_pflags(page, 0);
 	free_one_block(mm, z, pfn, order);
 	pthread_mutex_unlock(&z->lock);
 }

@@ -19,6 +19,9 @@ struct page *mm_alloc_pages(struct machine *m, gfp_t gfp,
 			    unsigned int order);
 void mm_free_pages(struct machine *m, struct page *page, unsigned int order);
 
+/* Return the calling CPU's per-CPU pages to the buddy lists (Linux does
+ * this when a CPU goes offline; dmasim when a thread leaves a machine). */
+void mm_drain_local_pages(struct machine *m);
 /* Zone that holds @pfn (by span). */
 struct zone *pfn_zone(struct mm *mm, unsigned long pfn);
 /* Free blocks of @order in @z, as /proc/buddyinfo counts them. */

@@ -156,7 +156,8 @@ static void zoneinfo_populated(struct machine *m, struct zone *z,
 	for (unsigned int cpu = 0; cpu < m->nr_cpus; cpu++) {
 		strbuf_printf(out,
 			      "\n    cpu: %u\n              count: %d\n              high:  %lu\n              batch: %lu",
-			      cpu, 0, z->pcp_high, z->pcp_batch);
+			      cpu, atomic_load(&z->pcp[cpu].count), z->pcp_high,
+			      z->pcp_batch);
 		strbuf_printf(out, "\n  vm stats threshold: %d", z->stat_threshold);
 	}
 	strbuf_printf(out, "\n  node_unreclaimable:  %u\n  start_pfn:           %lu",
@@ -173,10 +174,10 @@ static void show_zoneinfo(struct machine *m, void *ctx, struct strbuf *out)
 		long nr_free;
 		unsigned long hits;
 
-		pthread_mutex_lock(&z->lock);
 		nr_free = atomic_load(&z->nr_free_pages);
-		hits = z->numa_hit;
-		pthread_mutex_unlock(&z->lock);
+		hits = atomic_load(&z->numa_hit);
+		for (unsigned int c = 0; z->pcp && c < m->nr_cpus; c++)
+			hits += atomic_load(&z->pcp[c].numa_hit);
 		strbuf_printf(out, "Node %d, zone %8s", 0, z->name);
 		if (populated_zone(z) && first) {
 			first = false;
