@@ -5,15 +5,19 @@
 # Other targets: make (build build/dmasim), make bench, make clean.
 
 SHELL := /bin/bash
-DEPS := cmake ninja-build gcc clang libclang-rt-14-dev libcmocka-dev valgrind pkg-config
+BUILD_DEPS := cmake ninja-build gcc
+CHECK_DEPS := $(BUILD_DEPS) clang libclang-rt-14-dev libcmocka-dev valgrind pkg-config
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build demo check bench deps clean test-dev test-asan test-tsan test-valgrind test-fuzz
+.PHONY: all build demo check bench deps check-deps clean test-dev test-asan test-tsan test-valgrind test-fuzz
 
 all: build
 
 deps:
-	@scripts/install-deps $(DEPS)
+	@scripts/install-deps $(BUILD_DEPS)
+
+check-deps:
+	@scripts/install-deps $(CHECK_DEPS)
 
 build: deps
 	@cmake --preset release >/dev/null
@@ -48,7 +52,7 @@ test-fuzz:
 	cmake --build --preset fuzz
 	scripts/run-fuzzers build/fuzz $(FUZZ_SECONDS)
 
-check: deps
+check: check-deps
 	@$(MAKE) --no-print-directory test-dev test-asan test-tsan test-valgrind test-fuzz
 	@echo "make check: all test configurations passed"
 
