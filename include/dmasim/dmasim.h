@@ -41,6 +41,15 @@ struct dmasim_config {
 	const char *cmdline;	       /* kernel command line, NULL for none */
 	unsigned int nr_cpus;	       /* 0: the host's CPU count */
 	enum dmasim_clock clock;
+	/* PCI devices, each a spec "TYPE[,key=value...]" as --device takes
+	 * it (see docs/devices.md); added after the default devices unless
+	 * @nodefaults. */
+	const char *const *devices;
+	size_t nr_devices;
+	bool nodefaults;
+	/* Run device engines inline, on the doorbell write, instead of on
+	 * their own threads: deterministic, same results. */
+	bool inline_devices;
 };
 
 struct dmasim_machine;

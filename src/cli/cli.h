@@ -14,6 +14,10 @@ struct cli {
 	const char *cmd;	  /* the command being run */
 	struct dmasim_config cfg; /* from --ram, --platform, --cmdline, ... */
 	bool json;		  /* --json */
+#define CLI_MAX_DEVICES 64
+	const char *devices[CLI_MAX_DEVICES]; /* --device specs */
+	size_t nr_devices;
+	int boot_exit;		  /* exit status when cli_boot failed */
 };
 
 /* A command's own options: getopt_long entries plus a handler that returns
@@ -43,7 +47,7 @@ int cli_parse(struct cli *cli, int argc, char **argv,
 /* Parse one common option (also used before the command word). */
 int cli_common_option(struct cli *cli, int opt, const char *arg);
 extern const struct option cli_common_opts[];
-#define CLI_COMMON_SHORTOPTS "m:p:c:"
+#define CLI_COMMON_SHORTOPTS "m:p:c:d:"
 
 /* Boot the configured machine; prints why and returns NULL on failure. */
 struct dmasim_machine *cli_boot(struct cli *cli);

@@ -221,7 +221,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	}
 	m = cli_boot(cli);
 	if (!m)
-		return 1;
+		return cli->boot_exit;
 	printf("dmasim tour: a %llu MiB %s machine with %s DMA\n",
 	       (unsigned long long)(cli->cfg.ram_bytes >> 20),
 	       dmasim_platform_name(cli->cfg.platform),

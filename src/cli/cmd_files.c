@@ -26,7 +26,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	}
 	m = cli_boot(cli);
 	if (!m)
-		return 1;
+		return cli->boot_exit;
 	for (; i < argc; i++) {
 		char *text;
 		size_t len;
@@ -78,7 +78,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	m = cli_boot(cli);
 	if (!m)
-		return 1;
+		return cli->boot_exit;
 	header = argc - i > 1;
 	if (i >= argc)
 		status = list_one(m, "/", false, true);

@@ -28,7 +28,7 @@ int cmd_boot(struct cli *cli, int argc, char **argv)
 	}
 	m = cli_boot(cli);
 	if (!m)
-		return 1;
+		return cli->boot_exit;
 	ret = print_and_free(dmasim_console(m));
 	dmasim_machine_destroy(m);
 	return ret;
@@ -106,7 +106,7 @@ int cmd_dmesg(struct cli *cli, int argc, char **argv)
 	}
 	m = cli_boot(cli);
 	if (!m)
-		return 1;
+		return cli->boot_exit;
 	ret = print_and_free(dmasim_dmesg(m, o.flags,
 					  o.levels ? o.levels : DMASIM_LEVELS_ALL));
 	dmasim_machine_destroy(m);

@@ -54,7 +54,13 @@ void print_common_help(FILE *out)
 	      "  -c, --cmdline TEXT   kernel command line, e.g. \"mem=2G loglevel=4\"\n"
 	      "      --smp N          number of CPUs (default: the host's)\n"
 	      "      --clock MODE     host (default) or virtual (timestamps stay 0 unless\n"
-	      "                       advanced: reproducible logs)\n",
+	      "                       advanced: reproducible logs)\n"
+	      "  -d, --device SPEC    add a PCI device, QEMU style: TYPE[,id=ID][,bus=ID]\n"
+	      "                       [,addr=[BB:]DD[.F]][,key=value...]; repeatable\n"
+	      "                       ('dmasim devices' lists the types and their options)\n"
+	      "      --nodefaults     no default devices (only the host bridge)\n"
+	      "      --inline         run device engines on the doorbell write instead of\n"
+	      "                       on their own threads (deterministic, same results)\n",
 	      out);
 }
 

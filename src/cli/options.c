@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 
-enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP };
+enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP, OPT_NODEFAULTS, OPT_INLINE };
 
 const struct option cli_common_opts[] = {
 	{ "ram", required_argument, NULL, 'm' },
@@ -18,6 +18,9 @@ const struct option cli_common_opts[] = {
 	{ "cmdline", required_argument, NULL, 'c' },
 	{ "smp", required_argument, NULL, OPT_SMP },
 	{ "clock", required_argument, NULL, OPT_CLOCK },
+	{ "device", required_argument, NULL, 'd' },
+	{ "nodefaults", no_argument, NULL, OPT_NODEFAULTS },
+	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -98,6 +101,22 @@ int cli_common_option(struct cli *cli, int opt, const char *arg)
 			return EXIT_USAGE;
 		}
 		return 0;
+	case 'd':
+		if (cli->nr_devices == CLI_MAX_DEVICES) {
+			cli_error(cli, "--device '%s': at most %d devices", arg,
+				  CLI_MAX_DEVICES);
+			return EXIT_USAGE;
+		}
+		cli->devices[cli->nr_devices++] = arg;
+		cli->cfg.devices = cli->devices;
+		cli->cfg.nr_devices = cli->nr_devices;
+		return 0;
+	case OPT_NODEFAULTS:
+		cli->cfg.nodefaults = true;
+		return 0;
+	case OPT_INLINE:
+		cli->cfg.inline_devices = true;
+		return 0;
 	case OPT_JSON:
 		cli->json = true;
 		return 0;
@@ -172,6 +191,13 @@ struct dmasim_machine *cli_boot(struct cli *cli)
 	int ret;
 
 	ret = dmasim_machine_create(&cli->cfg, &m, err, sizeof(err));
+	if (ret == -EINVAL && !strncmp(err, "--device", 8)) {
+		/* a bad device spec is a bad option */
+		cli_error(cli, "%s", err);
+		cli->boot_exit = EXIT_USAGE;
+		return NULL;
+	}
+	cli->boot_exit = 1;
 	if (ret) {
 		cli_error(cli, "cannot boot the machine: %s",
 			  err[0] ? err : strerror(-ret));

@@ -73,3 +73,17 @@ struct dmasim_machine *dmasim_enter(struct dmasim_machine *dm)
 	}
 	return (struct dmasim_machine *)prev;
 }
+
+void cpu_ctx_switch(struct machine *m, struct cpu_ctx *save)
+{
+	save->m = tls_machine;
+	save->cpu = tls_cpu;
+	tls_machine = m;
+	tls_cpu = -1;
+}
+
+void cpu_ctx_restore(const struct cpu_ctx *save)
+{
+	tls_machine = save->m;
+	tls_cpu = save->cpu;
+}

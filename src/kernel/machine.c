@@ -6,6 +6,7 @@
  * and the "Memory:" summary. Then /proc and /proc/iomem are built.
  */
 #include "kernel/machine.h"
+#include "kernel/pci_sysfs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -151,9 +152,15 @@ static int boot(struct machine *m, char *err, size_t errlen)
 	parse_late_params(m);
 	print_memory_summary(m);
 	ret = iomem_init(m);
-	if (ret)
-		return ret;
-	return procfs_init(m);
+	if (!ret)
+		ret = procfs_init(m);
+	if (!ret)
+		ret = irq_init(m);
+	if (!ret)
+		ret = pci_subsys_init(m);
+	if (!ret)
+		ret = pci_sysfs_init(m);
+	return ret;
 }
 
 static unsigned int host_cpus(void)
@@ -174,6 +181,8 @@ static int machine_alloc(const struct dmasim_config *cfg, struct machine **out)
 		return -ENOMEM;
 	m->cfg = *cfg;
 	m->cfg.cmdline = NULL;
+	m->cfg.devices = NULL; /* the caller's; only used while booting */
+	m->cfg.nr_devices = 0;
 	snprintf(m->cmdline, sizeof(m->cmdline), "%s",
 		 cfg->cmdline ? cfg->cmdline : "");
 	m->nr_cpus = cfg->nr_cpus ? cfg->nr_cpus : host_cpus();
@@ -213,7 +222,17 @@ int dmasim_machine_create(const struct dmasim_config *cfg,
 			 strerror(-ret));
 		goto fail;
 	}
-	ret = boot(m, err, errlen);
+	ret = pci_fabric_init(m, cfg->devices, cfg->nr_devices, cfg->nodefaults,
+			      err, errlen);
+	if (ret)
+		goto fail;
+	{
+		struct cpu_ctx save;
+
+		cpu_ctx_switch(m, &save);
+		ret = boot(m, err, errlen);
+		cpu_ctx_restore(&save);
+	}
 	if (ret)
 		goto fail;
 	*out = (struct dmasim_machine *)m;
@@ -236,6 +255,15 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 		return;
 	if (dmasim_current() == dm)
 		dmasim_enter(NULL);
+	{
+		struct cpu_ctx save;
+
+		cpu_ctx_switch(m, &save);
+		pci_subsys_exit(m);
+		pci_fabric_destroy(m);
+		irq_destroy(m);
+		cpu_ctx_restore(&save);
+	}
 	mm_destroy(&m->mm);
 	ram_destroy(&m->ram);
 	vfs_destroy(&m->vfs);

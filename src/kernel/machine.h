@@ -10,11 +10,15 @@
 #include <stdint.h>
 
 #include "dmasim/dmasim.h"
+#include "hw/apic.h"
+#include "hw/pci.h"
 #include "hw/ram.h"
 #include "kernel/bootparams.h"
 #include "kernel/clock.h"
 #include "kernel/e820.h"
+#include "kernel/irq.h"
 #include "kernel/mmzone.h"
+#include "kernel/pci.h"
 #include "kernel/printk.h"
 #include "kernel/resource.h"
 #include "kernel/vfs.h"
@@ -36,10 +40,25 @@ struct machine {
 	unsigned int nr_cpus;
 	_Atomic uint64_t cpu_used[MACHINE_MAX_CPUS / 64];
 	struct ratelimit nopage_rs; /* warn_alloc's limit */
+	/* hardware */
+	struct pci_fabric pci;
+	struct apic apic;
+	/* kernel */
+	struct irq_state irq;
+	struct pci_kernel pcik;
 };
 
 /* The machine and CPU the calling thread is in (dmasim_enter). */
 struct machine *current_machine(void);
 int current_cpu(void);
+
+/* Run kernel code for @m on this thread without taking a CPU (boot,
+ * teardown, interrupt handlers on device threads); restore after. */
+struct cpu_ctx {
+	struct machine *m;
+	int cpu;
+};
+void cpu_ctx_switch(struct machine *m, struct cpu_ctx *save);
+void cpu_ctx_restore(const struct cpu_ctx *save);
 
 #endif

@@ -1,0 +1,40 @@
+/*
+ * The bus-master path: every memory access a device makes goes through
+ * here. It checks that the function may master the bus (Bus Master
+ * Enable), lets an IOMMU translate (later), and that RAM answers the
+ * address; a failed access is a status the device sees and a counter,
+ * never a crash. Accesses are split where the answer may change (pages,
+ * holes), so a device sees exactly which part of a transfer failed.
+ */
+#ifndef DMASIM_HW_BUS_H
+#define DMASIM_HW_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/pci.h"
+
+/*
+ * Resolve the start of a device access of @len bytes at bus address
+ * @addr: on success *host points at RAM for *chunk bytes (1..len), to be
+ * read (@write false) or written by the device. The access is counted.
+ */
+enum pci_status bus_map(struct pci_func *fn, uint64_t addr, size_t len,
+			bool write, uint8_t **host, size_t *chunk);
+
+/* Whole transfers. *done (if not NULL) gets the bytes moved before a
+ * failure (a partial transfer, as a completion record reports it). */
+enum pci_status bus_read(struct pci_func *fn, uint64_t addr, void *buf,
+			 size_t len, size_t *done);
+enum pci_status bus_write(struct pci_func *fn, uint64_t addr,
+			  const void *buf, size_t len, size_t *done);
+/* Device-side copy and fill between bus addresses, without a bounce. */
+enum pci_status bus_copy(struct pci_func *fn, uint64_t dst, uint64_t src,
+			 size_t len, size_t *done);
+enum pci_status bus_fill(struct pci_func *fn, uint64_t dst, uint64_t pattern,
+			 size_t len, size_t *done);
+
+const char *pci_status_name(enum pci_status st);
+
+#endif

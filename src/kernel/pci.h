@@ -1,0 +1,42 @@
+/*
+ * The kernel's PCI subsystem: it scans the fabric through configuration
+ * space as Linux does at boot (printing the same lines), keeps a
+ * struct pci_dev per function, binds the built-in drivers and offers
+ * /sys/bus/pci and /proc/interrupts.
+ */
+#ifndef DMASIM_KERNEL_PCI_H
+#define DMASIM_KERNEL_PCI_H
+
+#include "dmasim/linux/pci.h"
+#include "kernel/pci_sysfs.h"
+
+struct machine;
+struct pci_func;
+struct resource;
+
+struct kpci {
+	struct pci_dev pdev;
+	struct pci_bus bus;
+	struct pci_func *fn;
+	char name[16];
+	struct resource *bar_res;
+	struct resource *region;  /* pci_request_regions */
+	int enable_cnt;
+	unsigned int irq_base, nr_irqs;
+	char irq_names[8][48];
+	struct pci_attr sysfs[PCI_SYSFS_ATTRS];
+};
+
+struct pci_kernel {
+	struct kpci **devs;
+	unsigned int nr;
+};
+
+int pci_subsys_init(struct machine *m);
+void pci_subsys_exit(struct machine *m);
+struct kpci *kpci_of(struct pci_dev *pdev);
+struct pci_dev *pci_get_by_name(struct machine *m, const char *name);
+/* Built-in drivers, in binding order. */
+extern const struct pci_driver *const pci_builtin_drivers[];
+
+#endif
