@@ -8,6 +8,10 @@ const struct bench benches[] = {
 	{ "boot", "boot time and resident memory of a machine", bench_boot },
 	{ "buddy", "page allocator alloc+free pairs (order 0 and 9, 1 and 2 threads)",
 	  bench_buddy },
+	{ "pio-vs-dma", "read the same data from the disk by PIO and by DMA: throughput, CPU busy, interrupts",
+	  bench_pio_vs_dma },
+	{ "dma-copy", "dmac copy throughput against memcpy, 4 KiB to 64 MiB",
+	  bench_dma_copy },
 	{ NULL, NULL, NULL },
 };
 

@@ -8,10 +8,19 @@
 
 #include "dmasim/dmasim.h"
 
+/* What `dmasim bench NAME [options]` passes to a benchmark. */
+struct bench_args {
+	const struct dmasim_config *cfg; /* the machine options */
+	bool json;
+	FILE *out;
+	uint64_t mib;		/* --mib N: transfer size (0: default) */
+	unsigned int iterations; /* --iterations N (0: default) */
+};
+
 struct bench {
 	const char *name;
 	const char *summary;
-	int (*run)(const struct dmasim_config *cfg, bool json, FILE *out);
+	int (*run)(const struct bench_args *a);
 };
 
 extern const struct bench benches[];
@@ -20,7 +29,9 @@ uint64_t bench_now_ns(void);
 /* Resident set size of this process, in bytes. */
 uint64_t bench_rss_bytes(void);
 
-int bench_boot(const struct dmasim_config *cfg, bool json, FILE *out);
-int bench_buddy(const struct dmasim_config *cfg, bool json, FILE *out);
+int bench_boot(const struct bench_args *a);
+int bench_buddy(const struct bench_args *a);
+int bench_pio_vs_dma(const struct bench_args *a);
+int bench_dma_copy(const struct bench_args *a);
 
 #endif

@@ -16,8 +16,12 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int bench_boot(const struct dmasim_config *cfg, bool json, FILE *out)
+int bench_boot(const struct bench_args *a)
 {
+	const struct dmasim_config *cfg = a->cfg;
+	bool json = a->json;
+	FILE *out = a->out;
+
 	uint64_t ns[BOOT_RUNS], rss = 0, rss_before = bench_rss_bytes();
 	char err[256];
 

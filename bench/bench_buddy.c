@@ -85,8 +85,12 @@ static double malloc_pair_ns(void)
 	return (double)(bench_now_ns() - t0) / (double)n;
 }
 
-int bench_buddy(const struct dmasim_config *cfg, bool json, FILE *out)
+int bench_buddy(const struct bench_args *a)
 {
+	const struct dmasim_config *cfg = a->cfg;
+	bool json = a->json;
+	FILE *out = a->out;
+
 	static const unsigned int orders[] = { 0, 9 };
 	struct dmasim_machine *m, *prev;
 	char err[256];

@@ -25,10 +25,23 @@ const struct command commands[] = {
 	  cmd_cat },
 	{ "ls", "list directories of the machine", "[PATH...]",
 	  "  Lists / when no path is given.\n", cmd_ls },
-	{ "bench", "run a benchmark", "NAME [--json]",
-	  "  boot     boot time and resident memory of a machine (--ram to size it)\n"
-	  "  buddy    page allocator: order-0 and order-9 alloc+free pairs, 1 and 2 threads\n"
-	  "  --json   one JSON object instead of a table\n"
+	{ "lspci", "list PCI devices, like lspci(8)", "[-t] [-v] [-n] [-s [[BB]:][DD][.F]]",
+	  "  -t                   show the bus tree\n"
+	  "  -v                   verbose: BARs, capabilities, bus mastering, driver\n"
+	  "  -n                   numeric IDs instead of names\n"
+	  "  -s [[BB]:][DD][.F]   only the matching devices\n",
+	  cmd_lspci },
+	{ "devices", "list the device types --device accepts, with their options", "",
+	  "", cmd_devices },
+	{ "dmatest", "test the DMA engine like Linux's dmatest module", "[options]",
+	  "  See 'dmasim dmatest --help'.\n", cmd_dmatest },
+	{ "bench", "run a benchmark", "NAME [--json] [--mib N] [--iterations N]",
+	  "  boot        boot time and resident memory of a machine (--ram to size it)\n"
+	  "  buddy       page allocator: order-0 and order-9 alloc+free pairs, 1 and 2 threads\n"
+	  "  pio-vs-dma  the same disk read by PIO and by DMA: throughput, CPU busy,\n"
+	  "              interrupts; and DMA overlapped with CPU work (--mib N)\n"
+	  "  dma-copy    dmac copies against memcpy of the same buffers, 4 KiB to 64 MiB\n"
+	  "  --json      one JSON object instead of a table\n"
 	  "  'dmasim bench' with no name lists the benchmarks.\n",
 	  cmd_bench },
 	{ "demo", "a narrated tour of the machine", "",

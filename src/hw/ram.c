@@ -64,6 +64,7 @@ int ram_init(struct ram *ram, uint64_t size, bool coherent)
 		return -EINVAL;
 	ram->size = size;
 	ram->coherent = coherent;
+	ram->line = 64;
 	ram_layout(ram, size);
 	err = map_view("dmasim-ram", ram->span, &ram->fd, &ram->mem);
 	if (err)

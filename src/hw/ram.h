@@ -34,6 +34,8 @@ struct ram {
 	uint64_t span;	 /* bytes reserved: the highest RAM address + 1 */
 	uint64_t size;	 /* installed bytes */
 	bool coherent;
+	uint64_t line;		/* cache line size (non-coherent) */
+	uint64_t bytes_cleaned, bytes_invalidated; /* counters (atomic) */
 	struct ram_range ranges[RAM_MAX_RANGES];
 	unsigned int nr_ranges;
 };

@@ -106,7 +106,16 @@ phys_addr_t virt_to_phys(const volatile void *addr)
 {
 	struct machine *m = need_machine(__func__);
 
-	return m ? (phys_addr_t)((const volatile uint8_t *)addr - m->ram.cpu) : 0;
+	const volatile uint8_t *a = addr;
+
+	if (!m)
+		return 0;
+	/* a coherent buffer on a non-coherent platform is an uncached
+	 * alias: RAM itself */
+	if (m->ram.mem != m->ram.cpu && a >= m->ram.mem &&
+	    a < m->ram.mem + m->ram.span)
+		return (phys_addr_t)(a - m->ram.mem);
+	return (phys_addr_t)(a - m->ram.cpu);
 }
 
 void *phys_to_virt(phys_addr_t phys)

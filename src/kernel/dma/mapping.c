@@ -1,0 +1,221 @@
+/*
+ * The DMA API entry points and the direct path (kernel/dma/mapping.c and
+ * direct.c in Linux): bus address = physical address, masks checked as
+ * dma_capable() does, coherent memory from the zone the coherent mask
+ * allows, and on a non-coherent platform the cache operations arm64
+ * performs since 5.19: clean for the device in every direction,
+ * invalidate for the CPU unless the device only read.
+ */
+#include "dmasim/linux/dma-mapping.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "dmasim/linux/mm.h"
+#include "hw/cache.h"
+#include "kernel/machine.h"
+#include "kernel/page_alloc.h"
+
+#define ZONE_DMA_BITS 24
+
+static struct machine *dev_machine(struct device *dev)
+{
+	return (struct machine *)dev->machine;
+}
+
+u64 dma_get_mask(struct device *dev)
+{
+	return dev->dma_mask && *dev->dma_mask ? *dev->dma_mask
+					       : DMA_BIT_MASK(32);
+}
+
+/* dma_direct_supported(): 32 bits and up always; smaller masks only if
+ * they reach the top of ZONE_DMA (or all of RAM). */
+static bool dma_supported(struct device *dev, u64 mask)
+{
+	struct machine *m = dev_machine(dev);
+	u64 min_mask = DMA_BIT_MASK(ZONE_DMA_BITS);
+	u64 ram_top = ((u64)m->mm.max_pfn - 1) << PAGE_SHIFT;
+
+	if (mask >= DMA_BIT_MASK(32))
+		return true;
+	if (ram_top < min_mask)
+		min_mask = ram_top;
+	return mask >= min_mask;
+}
+
+int dma_set_mask(struct device *dev, u64 mask)
+{
+	if (!dev->dma_mask || !dma_supported(dev, mask))
+		return -EIO;
+	*dev->dma_mask = mask;
+	return 0;
+}
+
+int dma_set_coherent_mask(struct device *dev, u64 mask)
+{
+	if (!dma_supported(dev, mask))
+		return -EIO;
+	dev->coherent_dma_mask = mask;
+	return 0;
+}
+
+int dma_set_mask_and_coherent(struct device *dev, u64 mask)
+{
+	int ret = dma_set_mask(dev, mask);
+
+	if (ret == 0)
+		dma_set_coherent_mask(dev, mask);
+	return ret;
+}
+
+static bool dma_capable(struct device *dev, dma_addr_t addr, size_t size)
+{
+	u64 limit = dma_get_mask(dev);
+
+	if (dev->bus_dma_limit && dev->bus_dma_limit < limit)
+		limit = dev->bus_dma_limit;
+	return size && addr + size - 1 <= limit && addr + size - 1 >= addr;
+}
+
+static gfp_t zone_for_mask(u64 mask)
+{
+	if (mask <= DMA_BIT_MASK(ZONE_DMA_BITS))
+		return GFP_DMA;
+	if (mask <= DMA_BIT_MASK(32))
+		return GFP_DMA32;
+	return 0;
+}
+
+void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *handle,
+		      gfp_t gfp, unsigned long attrs)
+{
+	struct machine *m = dev_machine(dev);
+	u64 mask = dev->coherent_dma_mask;
+	int order = get_order(size);
+	struct page *page = NULL;
+	phys_addr_t phys;
+
+	(void)attrs;
+	*handle = DMA_MAPPING_ERROR;
+	if (!size)
+		return NULL;
+	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
+	gfp |= zone_for_mask(mask) | __GFP_ZERO;
+	for (;;) {
+		page = mm_alloc_pages(m, gfp, (unsigned)order);
+		if (!page)
+			return NULL;
+		phys = (phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT;
+		if (phys + (PAGE_SIZE << order) - 1 <= mask)
+			break;
+		mm_free_pages(m, page, (unsigned)order);
+		if (gfp & __GFP_DMA)
+			return NULL;
+		gfp = (gfp & ~__GFP_DMA32) |
+		      ((gfp & __GFP_DMA32) ? __GFP_DMA : __GFP_DMA32);
+	}
+	*handle = phys;
+	if (m->ram.coherent)
+		return m->ram.cpu + phys;
+	/* non-coherent: the buffer is mapped uncached, i.e. the CPU uses RAM
+	 * directly; no line of it may linger in the cache */
+	cache_clean(&m->ram, phys, PAGE_SIZE << order);
+	cache_invalidate(&m->ram, phys, PAGE_SIZE << order);
+	return m->ram.mem + phys;
+}
+
+void dma_free_attrs(struct device *dev, size_t size, void *vaddr,
+		    dma_addr_t handle, unsigned long attrs)
+{
+	struct machine *m = dev_machine(dev);
+	int order = get_order(size);
+
+	(void)attrs;
+	if (!vaddr)
+		return;
+	if (!m->ram.coherent)
+		cache_invalidate(&m->ram, handle, PAGE_SIZE << order);
+	mm_free_pages(m, &m->mm.mem_map[handle >> PAGE_SHIFT],
+		      (unsigned)order);
+}
+
+static void sync_for_device(struct machine *m, phys_addr_t phys, size_t size)
+{
+	cache_clean(&m->ram, phys, size);
+}
+
+static void sync_for_cpu(struct machine *m, phys_addr_t phys, size_t size,
+			 enum dma_data_direction dir)
+{
+	if (dir != DMA_TO_DEVICE)
+		cache_invalidate(&m->ram, phys, size);
+}
+
+dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
+			      size_t offset, size_t size,
+			      enum dma_data_direction dir, unsigned long attrs)
+{
+	struct machine *m = dev_machine(dev);
+	phys_addr_t phys;
+
+	if (!valid_dma_direction(dir) || !dev->dma_mask || !page)
+		return DMA_MAPPING_ERROR;
+	phys = ((phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT) + offset;
+	if (!dma_capable(dev, phys, size)) {
+		if (!(attrs & DMA_ATTR_NO_WARN))
+			dev_warn(dev,
+				 "DMA addr %#018llx+%zu overflow (mask %llx, bus limit %llx).\n",
+				 (unsigned long long)phys, size,
+				 (unsigned long long)dma_get_mask(dev),
+				 (unsigned long long)dev->bus_dma_limit);
+		return DMA_MAPPING_ERROR;
+	}
+	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		sync_for_device(m, phys, size);
+	return phys;
+}
+
+dma_addr_t dma_map_single_attrs(struct device *dev, void *ptr, size_t size,
+				enum dma_data_direction dir,
+				unsigned long attrs)
+{
+	struct machine *m = dev_machine(dev);
+	phys_addr_t phys;
+
+	if (!ptr || (uint8_t *)ptr < m->ram.cpu ||
+	    (uint8_t *)ptr >= m->ram.cpu + m->ram.span)
+		return DMA_MAPPING_ERROR;
+	phys = (phys_addr_t)((uint8_t *)ptr - m->ram.cpu);
+	return dma_map_page_attrs(dev, &m->mm.mem_map[phys >> PAGE_SHIFT],
+				  phys & (PAGE_SIZE - 1), size, dir, attrs);
+}
+
+void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir, unsigned long attrs)
+{
+	if (!valid_dma_direction(dir) || addr == DMA_MAPPING_ERROR)
+		return;
+	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		sync_for_cpu(dev_machine(dev), addr, size, dir);
+}
+
+void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
+			     enum dma_data_direction dir)
+{
+	if (valid_dma_direction(dir))
+		sync_for_cpu(dev_machine(dev), addr, size, dir);
+}
+
+void dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
+				size_t size, enum dma_data_direction dir)
+{
+	if (valid_dma_direction(dir))
+		sync_for_device(dev_machine(dev), addr, size);
+}
+
+int dma_mapping_error(struct device *dev, dma_addr_t addr)
+{
+	(void)dev;
+	return addr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
+}
