@@ -108,6 +108,12 @@ int dmasim_phys_read(struct dmasim_machine *m, uint64_t phys, void *buf,
 int dmasim_phys_write(struct dmasim_machine *m, uint64_t phys,
 		      const void *buf, size_t len);
 
+/* Read @len bytes from offset 0 of the configuration space of PCI
+ * function @name ("0000:00:02.0", as /sys/bus/pci/devices lists them),
+ * as lspci reads the sysfs config file. -ENOENT, -EINVAL. */
+int dmasim_pci_config(struct dmasim_machine *m, const char *name,
+		      uint8_t *buf, size_t len);
+
 /* The virtual clock: advance by @ns (no effect on a host clock). */
 void dmasim_clock_advance(struct dmasim_machine *m, uint64_t ns);
 /* Nanoseconds since boot on the machine's clock. */

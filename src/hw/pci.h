@@ -41,6 +41,8 @@ struct mmio_region;
 #define PCI_PRIMARY_BUS		0x18
 #define PCI_SECONDARY_BUS	0x19
 #define PCI_SUBORDINATE_BUS	0x1a
+#define PCI_MEMORY_BASE		0x20 /* bridges */
+#define PCI_MEMORY_LIMIT	0x22
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
 #define PCI_SUBSYSTEM_ID	0x2e
 #define PCI_CAPABILITY_LIST	0x34
@@ -165,6 +167,7 @@ struct pci_func {
 	struct pci_counters cnt;
 	void *priv;
 	/* parsing state */
+	char *spec;		/* as given, for messages */
 	char bus_id[32];
 	int want_slot, want_func, want_busnr; /* -1: any */
 	bool multifunction;

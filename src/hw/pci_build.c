@@ -310,6 +310,8 @@ static void fill_config(struct machine *m, struct pci_func *fn)
 		c[PCI_PRIMARY_BUS] = fn->bus;
 		c[PCI_SECONDARY_BUS] = fn->secondary;
 		c[PCI_SUBORDINATE_BUS] = fn->subordinate;
+		/* a closed memory window: base above limit */
+		put16(c + PCI_MEMORY_BASE, 0xfff0);
 	} else if (t->role != PCI_ROLE_HOST) {
 		put16(c + PCI_SUBSYSTEM_VENDOR_ID, t->vendor);
 		put16(c + PCI_SUBSYSTEM_ID, t->device);
@@ -336,6 +338,11 @@ static int assign_bars(struct machine *m, struct pci_func *bridge,
 				       ~(PCI_WIN_ALIGN - 1);
 				c->win_start = start;
 				c->win_end = *cur - 1;
+				/* memory base/limit: address bits 31:20 */
+				put16(c->cfg + PCI_MEMORY_BASE,
+				      (uint16_t)((start >> 16) & 0xfff0));
+				put16(c->cfg + PCI_MEMORY_LIMIT,
+				      (uint16_t)((c->win_end >> 16) & 0xfff0));
 			}
 			continue;
 		}
@@ -365,12 +372,12 @@ static int check_functions(struct machine *m, char *err, size_t errlen)
 		if (PCI_FUNC(f->devfn) && !slot_user(m, f->parent,
 						     PCI_SLOT(f->devfn), 0))
 			return fail(err, errlen,
-				    "device %s at %s: function 0 of slot %02x is missing (a multi-function device needs function 0)",
-				    f->id, f->name, PCI_SLOT(f->devfn));
+				    "--device '%s': %s: function 0 of slot %02x is missing (a multi-function device needs function 0)",
+				    f->spec, f->name, PCI_SLOT(f->devfn));
 		if (f->want_busnr >= 0 && f->want_busnr != f->bus)
 			return fail(err, errlen,
-				    "device %s: addr=%02x:%02x.%x but bus %s is bus %02x after enumeration",
-				    f->id, f->want_busnr, PCI_SLOT(f->devfn),
+				    "--device '%s': addr=%02x:%02x.%x but bus %s is bus %02x after enumeration",
+				    f->spec, f->want_busnr, PCI_SLOT(f->devfn),
 				    PCI_FUNC(f->devfn), bus_name(f->parent),
 				    f->bus);
 	}
@@ -387,8 +394,9 @@ static int realize_all(struct machine *m, char *err, size_t errlen)
 			continue;
 		ret = f->type->realize(f, msg, sizeof(msg));
 		if (ret) {
-			snprintf(err, errlen, "device %s (%s): %s", f->id,
-				 f->type->name, msg[0] ? msg : strerror(-ret));
+			snprintf(err, errlen, "--device '%s': %s",
+				 f->spec ? f->spec : f->type->name,
+				 msg[0] ? msg : strerror(-ret));
 			return ret;
 		}
 		f->realized = true;

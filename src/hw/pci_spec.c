@@ -199,6 +199,7 @@ void pci_func_free(struct pci_func *fn)
 	if (!fn)
 		return;
 	free(fn->priv);
+	free(fn->spec);
 	free(fn);
 }
 
@@ -259,6 +260,11 @@ int pci_spec_parse(struct machine *m, const char *spec, struct pci_func **out,
 	if (ret) {
 		pci_func_free(fn);
 		return ret;
+	}
+	fn->spec = strdup(spec);
+	if (!fn->spec) {
+		pci_func_free(fn);
+		return -ENOMEM;
 	}
 	*out = fn;
 	return 0;

@@ -174,3 +174,18 @@ int dmasim_parse_platform(const char *s, enum dmasim_platform *out)
 	}
 	return -EINVAL;
 }
+
+int dmasim_pci_config(struct dmasim_machine *dm, const char *name,
+		      uint8_t *buf, size_t len)
+{
+	struct machine *m = M(dm);
+	struct pci_dev *p = pci_get_by_name(m, name);
+
+	if (!p)
+		return -ENOENT;
+	if (len > PCI_CFG_SPACE)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)pci_cfg_read(p->hw, (unsigned)i, 1);
+	return 0;
+}
