@@ -95,5 +95,37 @@ expect 0 "" demo --ram 512M
 has 'those of boot again: yes, they are'
 has 'page allocation failure: order:8, mode:0xcc1\(GFP_KERNEL\|GFP_DMA\)'
 
+# PCI: lspci, the tree, devices, and bad device specs (exit 2, named)
+expect 0 "" lspci
+has '^00:00\.0 Host bridge: Intel Corporation 82G33/G31/P35/P31 Express DRAM Controller$'
+has '^00:02\.0 System peripheral: dmasim DMA controller \(rev 01\)$'
+has '^01:00\.0 IDE interface: dmasim ATA disk controller \(rev 01\)$'
+expect 0 "" lspci -n
+has '^00:02\.0 0880: d3a5:0001 \(rev 01\)$'
+expect 0 "" lspci -nn -s 00:01.0
+has '^00:01\.0 PCI bridge \[0604\]: Red Hat, Inc\. QEMU PCIe Root port \[1b36:000c\]$'
+[ "$(wc -l <"$out")" = 1 ] && ok || bad "lspci -s selected more than one device"
+expect 0 "" lspci -t
+[ "$(cat "$out")" = "-[0000:00]-+-00.0
+           +-01.0-[01]----00.0
+           \-02.0" ] && ok || bad "lspci -t tree"
+expect 0 "" --nodefaults -d pcie-root-port,id=r -d x3130-upstream,id=u,bus=r -d xio3130-downstream,id=a,bus=u -d xio3130-downstream,id=b,bus=u,addr=1 -d disk,bus=a -d disk,bus=b lspci -t
+[ "$(cat "$out")" = "-[0000:00]-+-00.0
+           \-01.0-[01-04]----00.0-[02-04]--+-00.0-[03]----00.0
+                                           \-01.0-[04]----00.0" ] && ok || bad "lspci -t nested tree"
+expect 0 "" lspci -v -s 01.0
+has '^	Memory behind bridge: fc000000-fc0fffff \[size=1M\] \[32-bit\]$'
+has '^	Capabilities: \[100\] Access Control Services$'
+expect 2 "dmasim lspci: -s 'zz': expected [[BB]:][DD][.F] in hexadecimal" lspci -s zz
+expect 0 "" devices
+has '^  pcie-root-port '
+has '^  dmac '
+expect 2 "dmasim boot: --device 'warp-drive': unknown device type 'warp-drive' (known: dmac disk pcie-root-port x3130-upstream xio3130-downstream pcie-pci-bridge)" boot --device warp-drive
+expect 2 "dmasim lspci: --device 'disk,bus=rp9': bus 'rp9' does not exist (buses are pcie.0 and the ids of bridges and ports given before)" lspci -d disk,bus=rp9
+expect 0 "" cat /sys/bus/pci/devices/0000:00:02.0/vendor
+[ "$(cat "$out")" = "0xd3a5" ] && ok || bad "sysfs vendor"
+expect 0 "" cat /proc/interrupts
+has '^ +CPU0 '
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
