@@ -75,7 +75,7 @@ static void show_meminfo(struct machine *m, void *ctx, struct strbuf *out)
 		"SecPageTables:", "NFS_Unstable:", "Bounce:", "WritebackTmp:",
 	};
 	static const char *const tail_zero_kb[] = {
-		"HardwareCorrupted:", "AnonHugePages:", "ShmemHugePages:",
+		"AnonHugePages:", "ShmemHugePages:",
 		"ShmemPmdMapped:", "FileHugePages:", "FilePmdMapped:",
 	};
 	struct mm *mm = &m->mm;
@@ -94,6 +94,8 @@ static void show_meminfo(struct machine *m, void *ctx, struct strbuf *out)
 	kb_line(out, "VmallocUsed:", 0);
 	kb_line(out, "VmallocChunk:", 0);
 	kb_line(out, "Percpu:", 0);
+	/* Linux's own format for this one: "%5lu" after one space. */
+	strbuf_printf(out, "HardwareCorrupted: %5lu kB\n", 0UL);
 	for (size_t i = 0; i < sizeof(tail_zero_kb) / sizeof(tail_zero_kb[0]); i++)
 		kb_line(out, tail_zero_kb[i], 0);
 	strbuf_printf(out, "%-16s%8lu\n", "HugePages_Total:", 0UL);
