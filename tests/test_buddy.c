@@ -521,6 +521,21 @@ static void test_gfp_zero_after_dirty_free(void **state)
 						 i, order, va[i]);
 			__free_pages(p, order);
 		}
+	/* a bus master may write into free memory: still zeroed */
+	{
+		struct page *p = alloc_pages(GFP_KERNEL, 0);
+		uint64_t phys = page_to_phys(p);
+		unsigned char junk[4096], *z;
+
+		__free_pages(p, 0);
+		memset(junk, 0xab, sizeof(junk));
+		assert_int_equal(dmasim_phys_write(m, phys, junk, PAGE), 0);
+		z = (unsigned char *)get_zeroed_page(GFP_KERNEL);
+		assert_int_equal(virt_to_phys(z), phys);
+		for (size_t i = 0; i < PAGE; i++)
+			assert_int_equal(z[i], 0);
+		free_pages((unsigned long)z, 0);
+	}
 	{
 		unsigned long a = __get_free_pages(GFP_KERNEL, 0);
 		unsigned char *z;

@@ -69,7 +69,9 @@ void dmasim_machine_destroy(struct dmasim_machine *m);
 /*
  * Bind the calling thread to @m (as a CPU of it), so the Linux-named API
  * that takes no device (alloc_pages, ...) works on @m. Returns the machine
- * the thread was in before, or NULL. dmasim_enter(NULL) leaves.
+ * the thread was in before, or NULL. dmasim_enter(NULL) leaves; a thread
+ * that exits inside a machine leaves it then. A machine must not be
+ * destroyed while another thread is in it.
  */
 struct dmasim_machine *dmasim_enter(struct dmasim_machine *m);
 struct dmasim_machine *dmasim_current(void);

@@ -5,12 +5,28 @@
  * Linux's "current": no state is shared between machines.
  */
 #include <errno.h>
+#include <pthread.h>
 
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
 
 static _Thread_local struct machine *tls_machine;
 static _Thread_local int tls_cpu = -1;
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+/* A thread that exits inside a machine leaves it: its CPU is freed and
+ * its per-CPU pages go back (the machine must still exist). */
+static void thread_exit(void *arg)
+{
+	(void)arg;
+	dmasim_enter(NULL);
+}
+
+static void make_exit_key(void)
+{
+	pthread_key_create(&exit_key, thread_exit);
+}
 
 struct machine *current_machine(void)
 {
@@ -66,6 +82,8 @@ struct dmasim_machine *dmasim_enter(struct dmasim_machine *dm)
 	}
 	tls_machine = m;
 	tls_cpu = -1;
+	pthread_once(&exit_key_once, make_exit_key);
+	pthread_setspecific(exit_key, m);
 	if (m) {
 		int cpu = cpu_claim(m);
 

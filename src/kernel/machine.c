@@ -36,14 +36,16 @@ void dmasim_config_init(struct dmasim_config *cfg)
 static int check_config(const struct dmasim_config *cfg, char *err,
 			size_t errlen)
 {
+	if (cfg->ram_bytes % (1ULL << 20)) {
+		snprintf(err, errlen,
+			 "RAM size %llu bytes is not a multiple of 1M",
+			 (unsigned long long)cfg->ram_bytes);
+		return -EINVAL;
+	}
 	if (cfg->ram_bytes < DMASIM_RAM_MIN || cfg->ram_bytes > DMASIM_RAM_MAX) {
 		snprintf(err, errlen,
 			 "RAM size %llu MiB is out of range (128M to 4T)",
 			 (unsigned long long)(cfg->ram_bytes >> 20));
-		return -EINVAL;
-	}
-	if (cfg->ram_bytes % (1ULL << 20)) {
-		snprintf(err, errlen, "RAM size must be a multiple of 1M");
 		return -EINVAL;
 	}
 	if (cfg->platform != DMASIM_PLATFORM_X86 &&
@@ -203,10 +205,11 @@ int dmasim_machine_create(const struct dmasim_config *cfg,
 	char dummy[1];
 	int ret;
 
-	if (!err) {
+	if (!err || !errlen) {
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
+	err[0] = '\0';
 	*out = NULL;
 	ret = check_config(cfg, err, errlen);
 	if (ret)

@@ -454,7 +454,8 @@ struct page *mm_alloc_pages(struct machine *m, gfp_t gfp, unsigned int order)
 		return NULL;
 	}
 	page = pfn_page(mm, pfn);
-	if ((gfp & __GFP_ZERO) && !(pflags(page) & PG_zeroed))
+	/* always: a bus master may have written to free memory */
+	if (gfp & __GFP_ZERO)
 		memset(m->ram.cpu + ((uint64_t)pfn << PAGE_SHIFT), 0,
 		       PAGE_SIZE << order);
 	set_pflags(page, PG_head);
