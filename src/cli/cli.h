@@ -49,8 +49,12 @@ int cli_common_option(struct cli *cli, int opt, const char *arg);
 extern const struct option cli_common_opts[];
 #define CLI_COMMON_SHORTOPTS "m:p:c:d:"
 
-/* Boot the configured machine; prints why and returns NULL on failure. */
+/* Boot the configured machine; prints why and returns NULL on failure
+ * (cli->boot_exit is then the exit status). */
 struct dmasim_machine *cli_boot(struct cli *cli);
+/* Parse options (no operands allowed), then boot. NULL: see boot_exit. */
+struct dmasim_machine *cli_boot_noargs(struct cli *cli, int argc, char **argv,
+				       const struct cli_extra *extra);
 
 __attribute__((format(printf, 2, 3))) void cli_error(const struct cli *cli,
 						     const char *fmt, ...);

@@ -18,15 +18,9 @@ static int print_and_free(char *text)
 int cmd_boot(struct cli *cli, int argc, char **argv)
 {
 	struct dmasim_machine *m;
-	int i = cli_parse(cli, argc, argv, NULL), ret;
+	int ret;
 
-	if (i < 0)
-		return EXIT_USAGE;
-	if (i < argc) {
-		cli_error(cli, "unexpected argument '%s'", argv[i]);
-		return EXIT_USAGE;
-	}
-	m = cli_boot(cli);
+	m = cli_boot_noargs(cli, argc, argv, NULL);
 	if (!m)
 		return cli->boot_exit;
 	ret = print_and_free(dmasim_console(m));
@@ -96,15 +90,9 @@ int cmd_dmesg(struct cli *cli, int argc, char **argv)
 	struct dmesg_opts o = { 0, 0 };
 	struct cli_extra extra = { opts, "rtl:", dmesg_option, &o };
 	struct dmasim_machine *m;
-	int i = cli_parse(cli, argc, argv, &extra), ret;
+	int ret;
 
-	if (i < 0)
-		return EXIT_USAGE;
-	if (i < argc) {
-		cli_error(cli, "unexpected argument '%s'", argv[i]);
-		return EXIT_USAGE;
-	}
-	m = cli_boot(cli);
+	m = cli_boot_noargs(cli, argc, argv, &extra);
 	if (!m)
 		return cli->boot_exit;
 	ret = print_and_free(dmasim_dmesg(m, o.flags,

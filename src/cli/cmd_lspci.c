@@ -402,15 +402,8 @@ int cmd_lspci(struct cli *cli, int argc, char **argv)
 	struct lspci l = { .sel_bus = -1, .sel_slot = -1, .sel_func = -1 };
 	const struct cli_extra extra = { opts, "tvns:", lspci_option, &l };
 	struct dmasim_machine *m;
-	int i = cli_parse(cli, argc, argv, &extra);
 
-	if (i < 0)
-		return EXIT_USAGE;
-	if (i < argc) {
-		cli_error(cli, "unexpected argument '%s'", argv[i]);
-		return EXIT_USAGE;
-	}
-	m = cli_boot(cli);
+	m = cli_boot_noargs(cli, argc, argv, &extra);
 	if (!m)
 		return cli->boot_exit;
 	if (load(m, &l)) {

@@ -213,3 +213,18 @@ struct dmasim_machine *cli_boot(struct cli *cli)
 	}
 	return m;
 }
+
+struct dmasim_machine *cli_boot_noargs(struct cli *cli, int argc, char **argv,
+				       const struct cli_extra *extra)
+{
+	int i = cli_parse(cli, argc, argv, extra);
+
+	cli->boot_exit = EXIT_USAGE;
+	if (i < 0)
+		return NULL;
+	if (i < argc) {
+		cli_error(cli, "unexpected argument '%s'", argv[i]);
+		return NULL;
+	}
+	return cli_boot(cli);
+}
