@@ -80,8 +80,10 @@ static void check_big(uint64_t ram, enum dmasim_platform platform)
 	total = meminfo_kb(m, "MemTotal:");
 	assert_true(total < ram >> 10);
 	assert_true(total > (ram >> 10) / 64 * 62);
+	/* free: all but what the drivers took at probe (rings, buffers) */
 	free_kb = meminfo_kb(m, "MemFree:");
-	assert_int_equal(free_kb, total);
+	assert_true(free_kb <= total);
+	assert_true(total - free_kb < 16 * 1024);
 
 	/* The bus reaches the last byte, not one past it. */
 	assert_int_equal(dmasim_phys_write(m, top - sizeof(in), in, sizeof(in)), 0);

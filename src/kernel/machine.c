@@ -6,6 +6,7 @@
  * and the "Memory:" summary. Then /proc and /proc/iomem are built.
  */
 #include "kernel/machine.h"
+#include "kernel/dma/swiotlb.h"
 #include "kernel/pci_sysfs.h"
 
 #include <errno.h>
@@ -152,6 +153,7 @@ static int boot(struct machine *m, char *err, size_t errlen)
 	pr_info(m, "smpboot: Allowing %u CPUs, 0 hotplug CPUs\n", m->nr_cpus);
 	pr_notice(m, "Kernel command line: %s\n", m->cmdline);
 	parse_late_params(m);
+	swiotlb_print_areas(m);
 	print_memory_summary(m);
 	ret = iomem_init(m);
 	if (!ret)
@@ -162,6 +164,8 @@ static int boot(struct machine *m, char *err, size_t errlen)
 		ret = pci_subsys_init(m);
 	if (!ret)
 		ret = pci_sysfs_init(m);
+	if (!ret)
+		ret = swiotlb_late_init(m);
 	return ret;
 }
 
@@ -190,6 +194,7 @@ static int machine_alloc(const struct dmasim_config *cfg, struct machine **out)
 	m->nr_cpus = cfg->nr_cpus ? cfg->nr_cpus : host_cpus();
 	mclock_init(&m->clock, cfg->clock);
 	ratelimit_init(&m->nopage_rs, 10ULL * 1000000000ULL, 1);
+	ratelimit_init(&m->dma_rs, 5ULL * 1000000000ULL, 10);
 	resource_root_init(&m->iomem, "PCI mem", UINT64_MAX);
 	ret = printk_init(&m->log, LOG_BUF_LEN_DEFAULT);
 	if (!ret)
@@ -266,6 +271,7 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 		pci_fabric_destroy(m);
 		irq_destroy(m);
 		cpu_ctx_restore(&save);
+		swiotlb_destroy(m);
 	}
 	mm_destroy(&m->mm);
 	ram_destroy(&m->ram);
@@ -273,6 +279,7 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 	resource_free_tree(&m->iomem);
 	bootparams_release(&m->params);
 	ratelimit_destroy(&m->nopage_rs);
+	ratelimit_destroy(&m->dma_rs);
 	printk_destroy(&m->log);
 	free(m);
 }

@@ -25,6 +25,8 @@
 
 #define MACHINE_MAX_CPUS 256
 
+struct io_tlb_mem;
+
 struct machine {
 	struct dmasim_config cfg;
 	char cmdline[DMASIM_CMDLINE_MAX]; /* as given (truncated like Linux) */
@@ -46,6 +48,9 @@ struct machine {
 	/* kernel */
 	struct irq_state irq;
 	struct pci_kernel pcik;
+	struct io_tlb_mem *swiotlb;	/* NULL: no bounce pool */
+	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
+	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */
 };
 
 /* The machine and CPU the calling thread is in (dmasim_enter). */

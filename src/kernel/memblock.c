@@ -82,3 +82,30 @@ void memblock_for_each_free(const struct mm *mm, uint64_t start,
 		}
 	}
 }
+
+struct top_fit {
+	uint64_t size, align, best;
+};
+
+static void top_fit_cb(void *ctx, uint64_t s, uint64_t e)
+{
+	struct top_fit *f = ctx;
+	uint64_t base;
+
+	if (e - s < f->size)
+		return;
+	base = (e - f->size) & ~(f->align - 1);
+	if (base >= s && base > f->best)
+		f->best = base;
+}
+
+uint64_t memblock_alloc_top_down(struct mm *mm, uint64_t size, uint64_t align,
+				 uint64_t limit)
+{
+	struct top_fit f = { size, align, 0 };
+
+	memblock_for_each_free(mm, SZ_1M_MEMBLOCK, limit, top_fit_cb, &f);
+	if (f.best)
+		memblock_add(&mm->reserved, f.best, size);
+	return f.best;
+}

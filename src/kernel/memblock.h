@@ -20,4 +20,11 @@ void memblock_for_each_free(const struct mm *mm, uint64_t start,
 			    void (*fn)(void *ctx, uint64_t s, uint64_t e),
 			    void *ctx);
 
+/* Reserve @size bytes aligned to @align (a power of two) as high as
+ * possible below @limit, above the first MiB (memblock_alloc_low on x86,
+ * top-down). Returns the base, or 0 if nothing fits. */
+#define SZ_1M_MEMBLOCK 0x100000ULL
+uint64_t memblock_alloc_top_down(struct mm *mm, uint64_t size, uint64_t align,
+				 uint64_t limit);
+
 #endif

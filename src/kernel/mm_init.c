@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "kernel/dma/swiotlb.h"
 #include "kernel/machine.h"
 #include "kernel/memblock.h"
 #include "kernel/page_alloc.h"
@@ -384,6 +385,7 @@ int mm_init(struct machine *m)
 
 	mm->nr_cpus = m->nr_cpus;
 	memblock_setup(m);
+	swiotlb_reserve(m);
 	bytes = (size_t)mm->max_pfn * sizeof(struct page);
 	mm->mem_map = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

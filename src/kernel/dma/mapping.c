@@ -13,6 +13,7 @@
 
 #include "dmasim/linux/mm.h"
 #include "hw/cache.h"
+#include "kernel/dma/swiotlb.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
 
@@ -152,6 +153,36 @@ static void sync_for_cpu(struct machine *m, phys_addr_t phys, size_t size,
 		cache_invalidate(&m->ram, phys, size);
 }
 
+static void overflow_warn(struct device *dev, const char *what,
+			  dma_addr_t addr, size_t size)
+{
+	dev_warn(dev, "%s 0x%016llx+%zu overflow (mask %llx, bus limit %llx).\n",
+		 what, (unsigned long long)addr, size,
+		 (unsigned long long)dma_get_mask(dev),
+		 (unsigned long long)dev->bus_dma_limit);
+}
+
+/* Bounce through swiotlb; the pool address must suit the device too. */
+static dma_addr_t map_bounced(struct device *dev, phys_addr_t phys,
+			      size_t size, enum dma_data_direction dir,
+			      unsigned long attrs)
+{
+	struct machine *m = dev_machine(dev);
+	phys_addr_t tlb = swiotlb_tbl_map_single(dev, phys, size, dir, attrs);
+
+	if (tlb == DMA_MAPPING_ERROR)
+		return DMA_MAPPING_ERROR;
+	if (!dma_capable(dev, tlb, size)) {
+		swiotlb_tbl_unmap_single(dev, tlb, size, dir,
+					 attrs | DMA_ATTR_SKIP_CPU_SYNC);
+		overflow_warn(dev, "swiotlb addr", tlb, size);
+		return DMA_MAPPING_ERROR;
+	}
+	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		sync_for_device(m, tlb, size);
+	return tlb;
+}
+
 dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
 			      size_t offset, size_t size,
 			      enum dma_data_direction dir, unsigned long attrs)
@@ -162,13 +193,13 @@ dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
 	if (!valid_dma_direction(dir) || !dev->dma_mask || !page)
 		return DMA_MAPPING_ERROR;
 	phys = ((phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT) + offset;
+	if (swiotlb_force_bounce(m))
+		return map_bounced(dev, phys, size, dir, attrs);
 	if (!dma_capable(dev, phys, size)) {
+		if (m->swiotlb)
+			return map_bounced(dev, phys, size, dir, attrs);
 		if (!(attrs & DMA_ATTR_NO_WARN))
-			dev_warn(dev,
-				 "DMA addr %#018llx+%zu overflow (mask %llx, bus limit %llx).\n",
-				 (unsigned long long)phys, size,
-				 (unsigned long long)dma_get_mask(dev),
-				 (unsigned long long)dev->bus_dma_limit);
+			overflow_warn(dev, "DMA addr", phys, size);
 		return DMA_MAPPING_ERROR;
 	}
 	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
@@ -194,24 +225,38 @@ dma_addr_t dma_map_single_attrs(struct device *dev, void *ptr, size_t size,
 void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
 			  enum dma_data_direction dir, unsigned long attrs)
 {
+	struct machine *m = dev_machine(dev);
+
 	if (!valid_dma_direction(dir) || addr == DMA_MAPPING_ERROR)
 		return;
 	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-		sync_for_cpu(dev_machine(dev), addr, size, dir);
+		sync_for_cpu(m, addr, size, dir);
+	if (is_swiotlb_buffer(m, addr))
+		swiotlb_tbl_unmap_single(dev, addr, size, dir, attrs);
 }
 
 void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
 			     enum dma_data_direction dir)
 {
-	if (valid_dma_direction(dir))
-		sync_for_cpu(dev_machine(dev), addr, size, dir);
+	struct machine *m = dev_machine(dev);
+
+	if (!valid_dma_direction(dir))
+		return;
+	sync_for_cpu(m, addr, size, dir);
+	if (is_swiotlb_buffer(m, addr))
+		swiotlb_sync_single_for_cpu(dev, addr, size, dir);
 }
 
 void dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 				size_t size, enum dma_data_direction dir)
 {
-	if (valid_dma_direction(dir))
-		sync_for_device(dev_machine(dev), addr, size);
+	struct machine *m = dev_machine(dev);
+
+	if (!valid_dma_direction(dir))
+		return;
+	if (is_swiotlb_buffer(m, addr))
+		swiotlb_sync_single_for_device(dev, addr, size, dir);
+	sync_for_device(m, addr, size);
 }
 
 int dma_mapping_error(struct device *dev, dma_addr_t addr)
