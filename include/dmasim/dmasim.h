@@ -50,6 +50,9 @@ struct dmasim_config {
 	/* Run device engines inline, on the doorbell write, instead of on
 	 * their own threads: deterministic, same results. */
 	bool inline_devices;
+	/* Abort the process on a DMA-API debugging violation, so a test
+	 * that misuses the DMA API fails at the spot (see docs/api.md). */
+	bool dma_debug_abort;
 };
 
 struct dmasim_machine;
@@ -115,6 +118,11 @@ int dmasim_phys_write(struct dmasim_machine *m, uint64_t phys,
  * as lspci reads the sysfs config file. -ENOENT, -EINVAL. */
 int dmasim_pci_config(struct dmasim_machine *m, const char *name,
 		      uint8_t *buf, size_t len);
+
+/* DMA-API debugging: violations found so far (printed or not), and
+ * whether to print every one (Linux prints the first only). */
+unsigned long dmasim_dma_debug_errors(struct dmasim_machine *m);
+void dmasim_dma_debug_all_errors(struct dmasim_machine *m, bool all);
 
 /* The virtual clock: advance by @ns (no effect on a host clock). */
 void dmasim_clock_advance(struct dmasim_machine *m, uint64_t ns);

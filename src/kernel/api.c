@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/dma/debug.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
 
@@ -188,4 +189,14 @@ int dmasim_pci_config(struct dmasim_machine *dm, const char *name,
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)pci_cfg_read(p->hw, (unsigned)i, 1);
 	return 0;
+}
+
+unsigned long dmasim_dma_debug_errors(struct dmasim_machine *dm)
+{
+	return dma_debug_error_count(M(dm));
+}
+
+void dmasim_dma_debug_all_errors(struct dmasim_machine *dm, bool all)
+{
+	dma_debug_set_all_errors(M(dm), all);
 }

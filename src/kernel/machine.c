@@ -6,6 +6,7 @@
  * and the "Memory:" summary. Then /proc and /proc/iomem are built.
  */
 #include "kernel/machine.h"
+#include "kernel/dma/debug.h"
 #include "kernel/dma/swiotlb.h"
 #include "kernel/pci_sysfs.h"
 
@@ -163,9 +164,13 @@ static int boot(struct machine *m, char *err, size_t errlen)
 	if (!ret)
 		ret = pci_subsys_init(m);
 	if (!ret)
-		ret = pci_sysfs_init(m);
-	if (!ret)
 		ret = swiotlb_late_init(m);
+	if (!ret)
+		ret = dma_debug_init(m);
+	if (!ret)
+		pci_bind_drivers(m);
+	if (!ret)
+		ret = pci_sysfs_init(m);
 	return ret;
 }
 
@@ -272,6 +277,7 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 		irq_destroy(m);
 		cpu_ctx_restore(&save);
 		swiotlb_destroy(m);
+		dma_debug_destroy(m);
 	}
 	mm_destroy(&m->mm);
 	ram_destroy(&m->ram);

@@ -26,6 +26,7 @@
 #define MACHINE_MAX_CPUS 256
 
 struct io_tlb_mem;
+struct dma_debug;
 
 struct machine {
 	struct dmasim_config cfg;
@@ -49,6 +50,7 @@ struct machine {
 	struct irq_state irq;
 	struct pci_kernel pcik;
 	struct io_tlb_mem *swiotlb;	/* NULL: no bounce pool */
+	struct dma_debug *dma_debug;	/* DMA-API debugging state */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */
 };

@@ -14,6 +14,7 @@
 #include "hw/apic.h"
 #include "hw/mmio.h"
 #include "hw/pci.h"
+#include "kernel/dma/debug.h"
 #include "kernel/irq.h"
 #include "kernel/machine.h"
 
@@ -178,7 +179,7 @@ static const struct pci_device_id *match(const struct pci_driver *drv,
 	return NULL;
 }
 
-static void bind_drivers(struct machine *m)
+void pci_bind_drivers(struct machine *m)
 {
 	for (unsigned int i = 0; i < m->pcik.nr; i++) {
 		struct pci_dev *p = &m->pcik.devs[i]->pdev;
@@ -202,15 +203,9 @@ static void bind_drivers(struct machine *m)
 
 int pci_subsys_init(struct machine *m)
 {
-	int ret;
-
 	pr_info(m, "PCI host bridge to bus 0000:00\n");
 	pr_info(m, "pci_bus 0000:00: root bus resource [bus 00-ff]\n");
-	ret = scan_bus(m, 0);
-	if (ret)
-		return ret;
-	bind_drivers(m);
-	return 0;
+	return scan_bus(m, 0);
 }
 
 void pci_subsys_exit(struct machine *m)
@@ -220,7 +215,10 @@ void pci_subsys_exit(struct machine *m)
 
 		if (p->driver && p->driver->remove)
 			p->driver->remove(p);
+		if (p->driver)
+			debug_dma_driver_unbound(&p->dev);
 		p->driver = NULL;
+		p->dev.driver = NULL;
 	}
 	for (unsigned int i = 0; i < m->pcik.nr; i++)
 		free(m->pcik.devs[i]);

@@ -32,7 +32,10 @@ struct pci_kernel {
 	unsigned int nr;
 };
 
+/* Scan the fabric (boot lines, struct pci_dev per function). */
 int pci_subsys_init(struct machine *m);
+/* Probe the built-in drivers on the functions they match. */
+void pci_bind_drivers(struct machine *m);
 void pci_subsys_exit(struct machine *m);
 struct kpci *kpci_of(struct pci_dev *pdev);
 struct pci_dev *pci_get_by_name(struct machine *m, const char *name);

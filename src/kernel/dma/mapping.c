@@ -13,6 +13,7 @@
 
 #include "dmasim/linux/mm.h"
 #include "hw/cache.h"
+#include "kernel/dma/debug.h"
 #include "kernel/dma/swiotlb.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
@@ -117,12 +118,15 @@ void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *handle,
 		      ((gfp & __GFP_DMA32) ? __GFP_DMA : __GFP_DMA32);
 	}
 	*handle = phys;
-	if (m->ram.coherent)
+	if (m->ram.coherent) {
+		debug_dma_alloc_coherent(dev, size, phys, m->ram.cpu + phys);
 		return m->ram.cpu + phys;
+	}
 	/* non-coherent: the buffer is mapped uncached, i.e. the CPU uses RAM
 	 * directly; no line of it may linger in the cache */
 	cache_clean(&m->ram, phys, PAGE_SIZE << order);
 	cache_invalidate(&m->ram, phys, PAGE_SIZE << order);
+	debug_dma_alloc_coherent(dev, size, phys, m->ram.mem + phys);
 	return m->ram.mem + phys;
 }
 
@@ -135,6 +139,7 @@ void dma_free_attrs(struct device *dev, size_t size, void *vaddr,
 	(void)attrs;
 	if (!vaddr)
 		return;
+	debug_dma_free_coherent(dev, size, vaddr, handle);
 	if (!m->ram.coherent)
 		cache_invalidate(&m->ram, handle, PAGE_SIZE << order);
 	mm_free_pages(m, &m->mm.mem_map[handle >> PAGE_SHIFT],
@@ -183,16 +188,12 @@ static dma_addr_t map_bounced(struct device *dev, phys_addr_t phys,
 	return tlb;
 }
 
-dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
-			      size_t offset, size_t size,
-			      enum dma_data_direction dir, unsigned long attrs)
+static dma_addr_t direct_map(struct device *dev, phys_addr_t phys,
+			     size_t size, enum dma_data_direction dir,
+			     unsigned long attrs)
 {
 	struct machine *m = dev_machine(dev);
-	phys_addr_t phys;
 
-	if (!valid_dma_direction(dir) || !dev->dma_mask || !page)
-		return DMA_MAPPING_ERROR;
-	phys = ((phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT) + offset;
 	if (swiotlb_force_bounce(m))
 		return map_bounced(dev, phys, size, dir, attrs);
 	if (!dma_capable(dev, phys, size)) {
@@ -207,6 +208,22 @@ dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
 	return phys;
 }
 
+dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
+			      size_t offset, size_t size,
+			      enum dma_data_direction dir, unsigned long attrs)
+{
+	struct machine *m = dev_machine(dev);
+	phys_addr_t phys;
+	dma_addr_t addr;
+
+	if (!valid_dma_direction(dir) || !dev->dma_mask || !page)
+		return DMA_MAPPING_ERROR;
+	phys = ((phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT) + offset;
+	addr = direct_map(dev, phys, size, dir, attrs);
+	debug_dma_map_page(dev, phys, size, dir, addr, attrs);
+	return addr;
+}
+
 dma_addr_t dma_map_single_attrs(struct device *dev, void *ptr, size_t size,
 				enum dma_data_direction dir,
 				unsigned long attrs)
@@ -214,7 +231,8 @@ dma_addr_t dma_map_single_attrs(struct device *dev, void *ptr, size_t size,
 	struct machine *m = dev_machine(dev);
 	phys_addr_t phys;
 
-	if (!ptr || (uint8_t *)ptr < m->ram.cpu ||
+	if (!debug_dma_map_single(dev, ptr, size) || !ptr ||
+	    (uint8_t *)ptr < m->ram.cpu ||
 	    (uint8_t *)ptr >= m->ram.cpu + m->ram.span)
 		return DMA_MAPPING_ERROR;
 	phys = (phys_addr_t)((uint8_t *)ptr - m->ram.cpu);
@@ -227,6 +245,7 @@ void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
 {
 	struct machine *m = dev_machine(dev);
 
+	debug_dma_unmap_page(dev, addr, size, dir);
 	if (!valid_dma_direction(dir) || addr == DMA_MAPPING_ERROR)
 		return;
 	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
@@ -242,6 +261,7 @@ void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
 
 	if (!valid_dma_direction(dir))
 		return;
+	debug_dma_sync_single_for_cpu(dev, addr, size, dir);
 	sync_for_cpu(m, addr, size, dir);
 	if (is_swiotlb_buffer(m, addr))
 		swiotlb_sync_single_for_cpu(dev, addr, size, dir);
@@ -254,6 +274,7 @@ void dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 
 	if (!valid_dma_direction(dir))
 		return;
+	debug_dma_sync_single_for_device(dev, addr, size, dir);
 	if (is_swiotlb_buffer(m, addr))
 		swiotlb_sync_single_for_device(dev, addr, size, dir);
 	sync_for_device(m, addr, size);
@@ -261,6 +282,6 @@ void dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 
 int dma_mapping_error(struct device *dev, dma_addr_t addr)
 {
-	(void)dev;
+	debug_dma_mapping_error(dev, addr);
 	return addr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
