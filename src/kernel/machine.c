@@ -200,6 +200,7 @@ static int machine_alloc(const struct dmasim_config *cfg, struct machine **out)
 	mclock_init(&m->clock, cfg->clock);
 	ratelimit_init(&m->nopage_rs, 10ULL * 1000000000ULL, 1);
 	ratelimit_init(&m->dma_rs, 5ULL * 1000000000ULL, 10);
+	dma_pools_init(m);
 	resource_root_init(&m->iomem, "PCI mem", UINT64_MAX);
 	ret = printk_init(&m->log, LOG_BUF_LEN_DEFAULT);
 	if (!ret)
@@ -278,6 +279,7 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 		cpu_ctx_restore(&save);
 		swiotlb_destroy(m);
 		dma_debug_destroy(m);
+		dma_pools_destroy(m);
 	}
 	mm_destroy(&m->mm);
 	ram_destroy(&m->ram);

@@ -18,13 +18,13 @@
 enum attr {
 	A_VENDOR, A_DEVICE, A_SUBVENDOR, A_SUBDEVICE, A_CLASS, A_REVISION,
 	A_IRQ, A_ENABLE, A_RESOURCE, A_DMA_BITS, A_COHERENT_BITS, A_UEVENT,
-	A_NUMA, A_MSI_BUS, A_NR
+	A_NUMA, A_MSI_BUS, A_POOLS, A_NR
 };
 
 static const char *const attr_names[A_NR] = {
 	"vendor", "device", "subsystem_vendor", "subsystem_device", "class",
 	"revision", "irq", "enable", "resource", "dma_mask_bits",
-	"consistent_dma_mask_bits", "uevent", "numa_node", "msi_bus",
+	"consistent_dma_mask_bits", "uevent", "numa_node", "msi_bus", "pools",
 };
 
 _Static_assert(A_NR == PCI_SYSFS_ATTRS, "attribute count");
@@ -82,7 +82,6 @@ static void show_attr(struct machine *m, void *ctx, struct strbuf *out)
 	struct kpci *k = c->k;
 	const struct pci_dev *p = &k->pdev;
 
-	(void)m;
 	switch (c->a) {
 	case A_VENDOR: strbuf_printf(out, "0x%04x\n", p->vendor); break;
 	case A_DEVICE: strbuf_printf(out, "0x%04x\n", p->device); break;
@@ -100,6 +99,7 @@ static void show_attr(struct machine *m, void *ctx, struct strbuf *out)
 	case A_UEVENT: show_uevent(k, out); break;
 	case A_NUMA: strbuf_puts(out, "-1\n"); break;
 	case A_MSI_BUS: strbuf_puts(out, "1\n"); break;
+	case A_POOLS: dma_pools_show(m, &k->pdev.dev, out); break;
 	case A_NR: break;
 	}
 }

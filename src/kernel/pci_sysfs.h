@@ -11,7 +11,7 @@ struct pci_attr {
 	int a;
 };
 
-#define PCI_SYSFS_ATTRS 14
+#define PCI_SYSFS_ATTRS 15
 
 int pci_sysfs_init(struct machine *m);
 
