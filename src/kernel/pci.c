@@ -70,6 +70,7 @@ static struct kpci *kpci_new(struct machine *m, struct pci_func *fn)
 	p->dev.dma_mask = &p->dma_mask;
 	p->dev.coherent_dma_mask = 0xffffffffULL;
 	p->dev.dma_coherent = m->ram.coherent;
+	p->dev.dma_parms = &k->dma_parms; /* limits unset: the defaults */
 	p->dev.machine = (struct dmasim_machine *)m;
 	return k;
 }

@@ -17,6 +17,7 @@ struct resource;
 struct kpci {
 	struct pci_dev pdev;
 	struct pci_bus bus;
+	struct device_dma_parameters dma_parms;
 	struct pci_func *fn;
 	char name[16];
 	struct resource *bar_res;

@@ -14,6 +14,13 @@ struct device_driver {
 	const char *name;
 };
 
+/* Segment limits for scatter-gather (PCI devices have them). */
+struct device_dma_parameters {
+	unsigned int max_segment_size;
+	unsigned int min_align_mask;
+	unsigned long segment_boundary_mask;
+};
+
 struct device {
 	const char *init_name;		 /* "0000:00:02.0" */
 	const char *bus_name;		 /* "pci" */
@@ -23,6 +30,7 @@ struct device {
 	u64 *dma_mask;			 /* points at the bus device's mask */
 	u64 coherent_dma_mask;
 	u64 bus_dma_limit;
+	struct device_dma_parameters *dma_parms;
 	bool dma_coherent;
 	struct dmasim_machine *machine;	 /* the machine it belongs to */
 	void *dma_private;		 /* the DMA layer's state */

@@ -28,6 +28,20 @@ int dma_set_mask(struct device *dev, u64 mask);
 int dma_set_coherent_mask(struct device *dev, u64 mask);
 int dma_set_mask_and_coherent(struct device *dev, u64 mask);
 u64 dma_get_mask(struct device *dev);
+/* The mask that covers all of RAM on this device's path. */
+u64 dma_get_required_mask(struct device *dev);
+/* True if the device cannot reach all of RAM directly. */
+bool dma_addressing_limited(struct device *dev);
+/* The largest single mapping: SIZE_MAX, or swiotlb's 256 KiB when the
+ * device may bounce. */
+size_t dma_max_mapping_size(struct device *dev);
+/* True if sync calls do anything for this device (non-coherent or
+ * bouncing). */
+bool dma_need_sync(struct device *dev, dma_addr_t addr);
+unsigned int dma_get_max_seg_size(struct device *dev);
+int dma_set_max_seg_size(struct device *dev, unsigned int size);
+unsigned long dma_get_seg_boundary(struct device *dev);
+int dma_set_seg_boundary(struct device *dev, unsigned long mask);
 
 void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *handle,
 		      gfp_t gfp, unsigned long attrs);

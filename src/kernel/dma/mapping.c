@@ -9,6 +9,7 @@
 #include "dmasim/linux/dma-mapping.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "dmasim/linux/mm.h"
@@ -44,6 +45,70 @@ static bool dma_supported(struct device *dev, u64 mask)
 	if (ram_top < min_mask)
 		min_mask = ram_top;
 	return mask >= min_mask;
+}
+
+u64 dma_get_required_mask(struct device *dev)
+{
+	struct machine *m = dev_machine(dev);
+	u64 top = ((u64)m->mm.max_pfn - 1) << PAGE_SHIFT, mask = 1;
+
+	while (mask <= top / 2)
+		mask <<= 1;
+	return mask * 2 - 1;
+}
+
+bool dma_addressing_limited(struct device *dev)
+{
+	u64 limit = dma_get_mask(dev);
+
+	if (dev->bus_dma_limit && dev->bus_dma_limit < limit)
+		limit = dev->bus_dma_limit;
+	return limit < dma_get_required_mask(dev);
+}
+
+size_t dma_max_mapping_size(struct device *dev)
+{
+	struct machine *m = dev_machine(dev);
+
+	if (m->swiotlb && (swiotlb_force_bounce(m) || dma_addressing_limited(dev)))
+		return swiotlb_max_mapping_size(dev);
+	return SIZE_MAX;
+}
+
+bool dma_need_sync(struct device *dev, dma_addr_t addr)
+{
+	return !dev_machine(dev)->ram.coherent ||
+	       is_swiotlb_buffer(dev_machine(dev), addr);
+}
+
+unsigned int dma_get_max_seg_size(struct device *dev)
+{
+	if (dev->dma_parms && dev->dma_parms->max_segment_size)
+		return dev->dma_parms->max_segment_size;
+	return 65536;
+}
+
+int dma_set_max_seg_size(struct device *dev, unsigned int size)
+{
+	if (!dev->dma_parms)
+		return -EIO;
+	dev->dma_parms->max_segment_size = size;
+	return 0;
+}
+
+unsigned long dma_get_seg_boundary(struct device *dev)
+{
+	if (dev->dma_parms && dev->dma_parms->segment_boundary_mask)
+		return dev->dma_parms->segment_boundary_mask;
+	return ~0UL;
+}
+
+int dma_set_seg_boundary(struct device *dev, unsigned long mask)
+{
+	if (!dev->dma_parms)
+		return -EIO;
+	dev->dma_parms->segment_boundary_mask = mask;
+	return 0;
 }
 
 int dma_set_mask(struct device *dev, u64 mask)
