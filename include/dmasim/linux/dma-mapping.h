@@ -23,6 +23,8 @@
 #define DMA_ATTR_PRIVILEGED	    (1UL << 9)
 
 struct page;
+struct scatterlist;
+struct sg_table;
 
 int dma_set_mask(struct device *dev, u64 mask);
 int dma_set_coherent_mask(struct device *dev, u64 mask);
@@ -74,6 +76,29 @@ void dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 				size_t size, enum dma_data_direction dir);
 int dma_mapping_error(struct device *dev, dma_addr_t addr);
 
+/* Scatter-gather: the number of DMA segments (0 on any error); unmap
+ * and sync with the nents given to map, not the count it returned. */
+int dma_map_sg_attrs(struct device *dev, struct scatterlist *sg, int nents,
+		     enum dma_data_direction dir, unsigned long attrs);
+void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sg, int nents,
+			enum dma_data_direction dir, unsigned long attrs);
+/* 0, or -EINVAL (bad arguments), -ENOMEM (no room now), -EIO; sets
+ * sgt->nents. */
+int dma_map_sgtable(struct device *dev, struct sg_table *sgt,
+		    enum dma_data_direction dir, unsigned long attrs);
+void dma_unmap_sgtable(struct device *dev, struct sg_table *sgt,
+		       enum dma_data_direction dir, unsigned long attrs);
+void dma_sync_sg_for_cpu(struct device *dev, struct scatterlist *sg,
+			 int nelems, enum dma_data_direction dir);
+void dma_sync_sg_for_device(struct device *dev, struct scatterlist *sg,
+			    int nelems, enum dma_data_direction dir);
+void dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
+			      enum dma_data_direction dir);
+void dma_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
+				 enum dma_data_direction dir);
+
+#define dma_map_sg(d, s, n, r)		 dma_map_sg_attrs(d, s, n, r, 0)
+#define dma_unmap_sg(d, s, n, r)	 dma_unmap_sg_attrs(d, s, n, r, 0)
 #define dma_map_single(d, p, s, r)	 dma_map_single_attrs(d, p, s, r, 0)
 #define dma_unmap_single(d, a, s, r)	 dma_unmap_page_attrs(d, a, s, r, 0)
 #define dma_unmap_single_attrs(d, a, s, r, at) \

@@ -121,4 +121,27 @@ static inline struct scatterlist *sg_next(struct scatterlist *sg)
 #define for_each_sg(sglist, sg, nr, __i) \
 	for ((__i) = 0, (sg) = (sglist); (__i) < (nr); (__i)++, (sg) = sg_next(sg))
 
+/* A table of entries: nents after DMA mapping, orig_nents as built. */
+struct sg_table {
+	struct scatterlist *sgl;
+	unsigned int nents;
+	unsigned int orig_nents;
+};
+
+#define for_each_sgtable_sg(sgt, sg, i) \
+	for_each_sg((sgt)->sgl, sg, (sgt)->orig_nents, i)
+#define for_each_sgtable_dma_sg(sgt, sg, i) \
+	for_each_sg((sgt)->sgl, sg, (sgt)->nents, i)
+
+/* 0, -EINVAL (no entries) or -ENOMEM. */
+int sg_alloc_table(struct sg_table *table, unsigned int nents, gfp_t gfp);
+void sg_free_table(struct sg_table *table);
+/* Entries for @n_pages pages, physically contiguous runs merged, the
+ * first starting at @offset, @size bytes in all. */
+int sg_alloc_table_from_pages(struct sg_table *sgt, struct page **pages,
+			      unsigned int n_pages, unsigned int offset,
+			      unsigned long size, gfp_t gfp_mask);
+int sg_nents(struct scatterlist *sg);
+struct scatterlist *sg_last(struct scatterlist *s, unsigned int nents);
+
 #endif

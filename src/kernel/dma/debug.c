@@ -19,6 +19,7 @@
 
 #include "dmasim/linux/device.h"
 #include "dmasim/linux/dma-mapping.h"
+#include "dmasim/linux/scatterlist.h"
 #include "kernel/machine.h"
 
 #define PR_DMA_API	  "DMA-API: "
@@ -50,6 +51,7 @@ struct dma_debug_entry {
 	phys_addr_t paddr;
 	u64 size;
 	int type, direction, map_err_type;
+	int sg_call_ents, sg_mapped_ents;
 	void *cpu_addr;
 	struct dma_debug_entry *next;
 };
@@ -395,6 +397,11 @@ static void check_unmap(struct dma_debug *d, struct dma_debug_entry *ref)
 			   (unsigned long long)ref->size,
 			   (unsigned long long)(uintptr_t)e->cpu_addr,
 			   (unsigned long long)(uintptr_t)ref->cpu_addr);
+	if (ref->sg_call_ents && ref->type == dma_debug_sg &&
+	    ref->sg_call_ents != e->sg_call_ents)
+		err_printk(d, dev, "check_unmap",
+			   "device driver frees DMA sg list with different entry count [map count=%d] [unmap count=%d]",
+			   e->sg_call_ents, ref->sg_call_ents);
 	if (ref->direction != e->direction)
 		err_printk(d, dev, "check_unmap",
 			   "device driver frees DMA memory with different direction [device address=0x%016llx] [size=%llu bytes] [mapped with %s] [unmapped with %s]",
@@ -501,6 +508,11 @@ static void check_sync(struct dma_debug *d, struct dma_debug_entry *ref,
 			   (unsigned long long)ref->dev_addr,
 			   (unsigned long long)e->size, dir_name[e->direction],
 			   dir_name[ref->direction]);
+	if (ref->sg_call_ents && ref->type == dma_debug_sg &&
+	    ref->sg_call_ents != e->sg_call_ents)
+		err_printk(d, dev, "check_sync",
+			   "device driver syncs DMA sg list with different entry count [map count=%d] [sync count=%d]",
+			   e->sg_call_ents, ref->sg_call_ents);
 }
 
 static void sync_common(struct device *dev, dma_addr_t addr, size_t size,
@@ -528,6 +540,114 @@ void debug_dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 				      size_t size, enum dma_data_direction dir)
 {
 	sync_common(dev, addr, size, dir, false);
+}
+
+static void check_sg_segment(struct dma_debug *d, struct device *dev,
+			     struct scatterlist *sg)
+{
+	unsigned int max = dma_get_max_seg_size(dev);
+	u64 start = sg_dma_address(sg), end = start + sg_dma_len(sg) - 1;
+	u64 boundary = dma_get_seg_boundary(dev);
+
+	if (sg_dma_len(sg) > max)
+		err_printk(d, dev, "check_sg_segment",
+			   "mapping sg segment longer than device claims to support [len=%u] [max=%u]",
+			   sg_dma_len(sg), max);
+	if ((start ^ end) & ~boundary)
+		err_printk(d, dev, "check_sg_segment",
+			   "mapping sg segment across boundary [start=0x%016llx] [end=0x%016llx] [boundary=0x%016llx]",
+			   (unsigned long long)start, (unsigned long long)end,
+			   (unsigned long long)boundary);
+}
+
+void debug_dma_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
+		      int mapped_ents, enum dma_data_direction dir,
+		      unsigned long attrs)
+{
+	struct machine *m = (struct machine *)dev->machine;
+	struct dma_debug *d = dbg_of(dev);
+	struct scatterlist *s;
+	int i;
+
+	if (!d || mapped_ents <= 0)
+		return;
+	for_each_sg(sgl, s, mapped_ents, i) {
+		struct dma_debug_entry *e = new_entry(dev, dma_debug_sg,
+						      sg_dma_address(s),
+						      sg_dma_len(s), dir);
+
+		if (!e)
+			return;
+		e->paddr = ((phys_addr_t)(sg_page(s) - m->mm.mem_map)
+			    << PAGE_SHIFT) + s->offset;
+		e->sg_call_ents = nents;
+		e->sg_mapped_ents = mapped_ents;
+		e->map_err_type = MAP_ERR_CHECK_NOT_APPLICABLE;
+		pthread_mutex_lock(&d->lock);
+		check_sg_segment(d, dev, s);
+		add_entry(d, e, attrs);
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
+/* How many segments the mapping of this list produced (0: unknown). */
+static int mapped_ents(struct dma_debug *d, struct dma_debug_entry *ref)
+{
+	struct dma_debug_entry *e = find_exact(d, ref);
+
+	return e ? e->sg_mapped_ents : 0;
+}
+
+void debug_dma_unmap_sg(struct device *dev, struct scatterlist *sgl,
+			int nelems, enum dma_data_direction dir)
+{
+	struct dma_debug *d = dbg_of(dev);
+	struct scatterlist *s;
+	int i, n = 0;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	for_each_sg(sgl, s, nelems, i) {
+		struct dma_debug_entry ref = {
+			.type = dma_debug_sg, .dev = dev,
+			.dev_addr = sg_dma_address(s), .size = sg_dma_len(s),
+			.direction = dir, .sg_call_ents = nelems,
+		};
+
+		if (i == 0)
+			n = mapped_ents(d, &ref);
+		if (i >= n)
+			break;
+		check_unmap(d, &ref);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void debug_dma_sync_sg(struct device *dev, struct scatterlist *sgl, int nelems,
+		       enum dma_data_direction dir, bool to_cpu)
+{
+	struct dma_debug *d = dbg_of(dev);
+	struct scatterlist *s;
+	int i, n = 0;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	for_each_sg(sgl, s, nelems, i) {
+		struct dma_debug_entry ref = {
+			.type = dma_debug_sg, .dev = dev,
+			.dev_addr = sg_dma_address(s), .size = sg_dma_len(s),
+			.direction = dir, .sg_call_ents = nelems,
+		};
+
+		if (i == 0)
+			n = mapped_ents(d, &ref);
+		if (i >= n)
+			break;
+		check_sync(d, &ref, to_cpu);
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 void debug_dma_driver_unbound(struct device *dev)

@@ -18,6 +18,7 @@
 struct machine;
 struct device;
 struct dma_debug;
+struct scatterlist;
 
 enum {
 	dma_debug_single,
@@ -50,6 +51,13 @@ void debug_dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr,
 void debug_dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 				      size_t size,
 				      enum dma_data_direction dir);
+void debug_dma_map_sg(struct device *dev, struct scatterlist *sg, int nents,
+		      int mapped_ents, enum dma_data_direction dir,
+		      unsigned long attrs);
+void debug_dma_unmap_sg(struct device *dev, struct scatterlist *sg,
+			int nelems, enum dma_data_direction dir);
+void debug_dma_sync_sg(struct device *dev, struct scatterlist *sg, int nelems,
+		       enum dma_data_direction dir, bool to_cpu);
 /* A driver let go of @dev: report mappings it left behind. */
 void debug_dma_driver_unbound(struct device *dev);
 

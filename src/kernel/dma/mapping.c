@@ -15,6 +15,7 @@
 #include "dmasim/linux/mm.h"
 #include "hw/cache.h"
 #include "kernel/dma/debug.h"
+#include "kernel/dma/direct.h"
 #include "kernel/dma/swiotlb.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
@@ -273,19 +274,31 @@ static dma_addr_t direct_map(struct device *dev, phys_addr_t phys,
 	return phys;
 }
 
+dma_addr_t dma_map_page_nodebug(struct device *dev, struct page *page,
+				size_t offset, size_t size,
+				enum dma_data_direction dir,
+				unsigned long attrs)
+{
+	struct machine *m = dev_machine(dev);
+
+	if (!valid_dma_direction(dir) || !dev->dma_mask || !page)
+		return DMA_MAPPING_ERROR;
+	return direct_map(dev, ((phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT) +
+				       offset, size, dir, attrs);
+}
+
 dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
 			      size_t offset, size_t size,
 			      enum dma_data_direction dir, unsigned long attrs)
 {
 	struct machine *m = dev_machine(dev);
-	phys_addr_t phys;
-	dma_addr_t addr;
+	dma_addr_t addr = dma_map_page_nodebug(dev, page, offset, size, dir,
+					       attrs);
 
-	if (!valid_dma_direction(dir) || !dev->dma_mask || !page)
-		return DMA_MAPPING_ERROR;
-	phys = ((phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT) + offset;
-	addr = direct_map(dev, phys, size, dir, attrs);
-	debug_dma_map_page(dev, phys, size, dir, addr, attrs);
+	if (page)
+		debug_dma_map_page(dev, ((phys_addr_t)(page - m->mm.mem_map)
+					 << PAGE_SHIFT) + offset,
+				   size, dir, addr, attrs);
 	return addr;
 }
 
@@ -305,12 +318,11 @@ dma_addr_t dma_map_single_attrs(struct device *dev, void *ptr, size_t size,
 				  phys & (PAGE_SIZE - 1), size, dir, attrs);
 }
 
-void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
-			  enum dma_data_direction dir, unsigned long attrs)
+void dma_unmap_page_nodebug(struct device *dev, dma_addr_t addr, size_t size,
+			    enum dma_data_direction dir, unsigned long attrs)
 {
 	struct machine *m = dev_machine(dev);
 
-	debug_dma_unmap_page(dev, addr, size, dir);
 	if (!valid_dma_direction(dir) || addr == DMA_MAPPING_ERROR)
 		return;
 	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
@@ -319,30 +331,47 @@ void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
 		swiotlb_tbl_unmap_single(dev, addr, size, dir, attrs);
 }
 
-void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
-			     enum dma_data_direction dir)
+void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir, unsigned long attrs)
+{
+	debug_dma_unmap_page(dev, addr, size, dir);
+	dma_unmap_page_nodebug(dev, addr, size, dir, attrs);
+}
+
+/* For the CPU: cache first, then swiotlb's copy back; for the device:
+ * swiotlb's copy in, then the cache. */
+void dma_sync_single_nodebug(struct device *dev, dma_addr_t addr, size_t size,
+			     enum dma_data_direction dir, bool to_cpu)
 {
 	struct machine *m = dev_machine(dev);
 
 	if (!valid_dma_direction(dir))
 		return;
-	debug_dma_sync_single_for_cpu(dev, addr, size, dir);
-	sync_for_cpu(m, addr, size, dir);
-	if (is_swiotlb_buffer(m, addr))
-		swiotlb_sync_single_for_cpu(dev, addr, size, dir);
+	if (to_cpu) {
+		sync_for_cpu(m, addr, size, dir);
+		if (is_swiotlb_buffer(m, addr))
+			swiotlb_sync_single_for_cpu(dev, addr, size, dir);
+	} else {
+		if (is_swiotlb_buffer(m, addr))
+			swiotlb_sync_single_for_device(dev, addr, size, dir);
+		sync_for_device(m, addr, size);
+	}
+}
+
+void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
+			     enum dma_data_direction dir)
+{
+	if (valid_dma_direction(dir))
+		debug_dma_sync_single_for_cpu(dev, addr, size, dir);
+	dma_sync_single_nodebug(dev, addr, size, dir, true);
 }
 
 void dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 				size_t size, enum dma_data_direction dir)
 {
-	struct machine *m = dev_machine(dev);
-
-	if (!valid_dma_direction(dir))
-		return;
-	debug_dma_sync_single_for_device(dev, addr, size, dir);
-	if (is_swiotlb_buffer(m, addr))
-		swiotlb_sync_single_for_device(dev, addr, size, dir);
-	sync_for_device(m, addr, size);
+	if (valid_dma_direction(dir))
+		debug_dma_sync_single_for_device(dev, addr, size, dir);
+	dma_sync_single_nodebug(dev, addr, size, dir, false);
 }
 
 int dma_mapping_error(struct device *dev, dma_addr_t addr)

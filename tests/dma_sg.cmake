@@ -1,0 +1,1 @@
+dmasim_test(test_dma_sg LABELS "memcheck")
