@@ -12,6 +12,8 @@ const struct bench benches[] = {
 	  bench_pio_vs_dma },
 	{ "dma-copy", "dmac copy throughput against memcpy, 4 KiB to 64 MiB",
 	  bench_dma_copy },
+	{ "map", "dma_map_single + dma_unmap_single latency, as Linux's dma_map_benchmark",
+	  bench_map },
 	{ NULL, NULL, NULL },
 };
 

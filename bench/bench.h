@@ -15,6 +15,13 @@ struct bench_args {
 	FILE *out;
 	uint64_t mib;		/* --mib N: transfer size (0: default) */
 	unsigned int iterations; /* --iterations N (0: default) */
+	/* dma_map_benchmark's options (bench map) */
+	unsigned int threads;	/* -t, 1..1024 (0: 1) */
+	unsigned int seconds;	/* -s, 1..300 (0: default) */
+	unsigned int granule;	/* -g pages, 1..1024 (0: 1) */
+	int dir;		/* -d 0 bidirectional, 1 to device, 2 from (-1: 0) */
+	unsigned int bits;	/* -b, 20..64 (0: 32) */
+	const char *path;	/* --path direct|bounce */
 };
 
 struct bench {
@@ -33,5 +40,6 @@ int bench_boot(const struct bench_args *a);
 int bench_buddy(const struct bench_args *a);
 int bench_pio_vs_dma(const struct bench_args *a);
 int bench_dma_copy(const struct bench_args *a);
+int bench_map(const struct bench_args *a);
 
 #endif

@@ -119,6 +119,12 @@ int dmasim_phys_write(struct dmasim_machine *m, uint64_t phys,
 int dmasim_pci_config(struct dmasim_machine *m, const char *name,
 		      uint8_t *buf, size_t len);
 
+/* The Linux struct device of PCI function @name ("0000:00:01.0"), for
+ * code that uses the DMA API from outside a driver (tests, examples,
+ * benchmarks). NULL if there is none. */
+struct device;
+struct device *dmasim_pci_device(struct dmasim_machine *m, const char *name);
+
 /* DMA-API debugging: violations found so far (printed or not), and
  * whether to print every one (Linux prints the first only). */
 unsigned long dmasim_dma_debug_errors(struct dmasim_machine *m);

@@ -35,12 +35,16 @@ const struct command commands[] = {
 	  "", cmd_devices },
 	{ "dmatest", "test the DMA engine like Linux's dmatest module", "[options]",
 	  "  See 'dmasim dmatest --help'.\n", cmd_dmatest },
-	{ "bench", "run a benchmark", "NAME [--json] [--mib N] [--iterations N]",
+	{ "bench", "run a benchmark", "NAME [--json] [options]",
 	  "  boot        boot time and resident memory of a machine (--ram to size it)\n"
 	  "  buddy       page allocator: order-0 and order-9 alloc+free pairs, 1 and 2 threads\n"
 	  "  pio-vs-dma  the same disk read by PIO and by DMA: throughput, CPU busy,\n"
 	  "              interrupts; and DMA overlapped with CPU work (--mib N)\n"
 	  "  dma-copy    dmac copies against memcpy of the same buffers, 4 KiB to 64 MiB\n"
+	  "  map         dma_map_single+dma_unmap_single latency, as Linux's dma_map_benchmark:\n"
+	  "              -t THREADS (1-1024) -s SECONDS (1-300, default 1) -g GRANULE pages\n"
+	  "              --dir 0|1|2 (bidirectional, to device, from device; -d is --device)\n"
+	  "              -b DMA_BITS (20-64, default 64) --path direct|bounce\n"
 	  "  --json      one JSON object instead of a table\n"
 	  "  'dmasim bench' with no name lists the benchmarks.\n",
 	  cmd_bench },

@@ -200,3 +200,10 @@ void dmasim_dma_debug_all_errors(struct dmasim_machine *dm, bool all)
 {
 	dma_debug_set_all_errors(M(dm), all);
 }
+
+struct device *dmasim_pci_device(struct dmasim_machine *dm, const char *name)
+{
+	struct pci_dev *p = name ? pci_get_by_name(M(dm), name) : NULL;
+
+	return p ? &p->dev : NULL;
+}
