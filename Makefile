@@ -23,6 +23,8 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
 	@ln -sf release/dmasim build/dmasim
+	@ln -sf release/libdmasim.a build/libdmasim.a
+	@ln -sf release/dmasim.pc build/dmasim.pc
 
 demo: build
 	@build/dmasim demo
