@@ -15,20 +15,6 @@ typedef int16_t s16;
 typedef int32_t s32;
 typedef int64_t s64;
 
-/* The uapi spellings, so a system header that reaches this file for
- * <linux/types.h> still finds them. */
-typedef uint8_t __u8;
-typedef uint16_t __u16;
-typedef uint32_t __u32;
-typedef uint64_t __u64;
-typedef int8_t __s8;
-typedef int16_t __s16;
-typedef int32_t __s32;
-typedef int64_t __s64;
-typedef uint16_t __le16;
-typedef uint32_t __le32;
-typedef uint64_t __le64;
-
 typedef uint64_t phys_addr_t;
 typedef uint64_t dma_addr_t;
 typedef unsigned int gfp_t;
