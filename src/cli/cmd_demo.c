@@ -2,13 +2,16 @@
  * dmasim demo: a narrated tour of a machine for someone who has never
  * looked inside Linux's memory management: the boot log, the zones, and
  * the buddy allocator splitting and merging blocks as pages are allocated
- * and freed. It uses only what a driver could: the Linux page API and the
- * machine's /proc files.
+ * and freed, then a disk read by PIO and by DMA with what each costs the
+ * CPU. It uses only what a driver could: the Linux page API and the
+ * machine's /proc files, and the disk's block API.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
+#include "dmasim/disk.h"
 #include "dmasim/linux/mm.h"
 
 #define NZONES 3
@@ -208,6 +211,86 @@ static void show_exhaustion(struct dmasim_machine *m)
 		__free_pages(blocks[--n], 8);
 }
 
+struct xfer_cost {
+	double wall_s, cpu_s;
+	uint64_t irqs;
+	int err;
+};
+
+static double now_s(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Read @nsect sectors into @buf by @mode: wall time, this thread's CPU
+ * time and the disk's interrupts. */
+static struct xfer_cost timed_read(struct dmasim_disk *d, void *buf,
+				   uint32_t nsect, unsigned int mode)
+{
+	struct dmasim_disk_info before, after;
+	struct xfer_cost c;
+	double t0, c0;
+
+	dmasim_disk_info(d, &before);
+	t0 = now_s(CLOCK_MONOTONIC);
+	c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	c.err = dmasim_disk_read(d, 0, buf, nsect, mode);
+	c.cpu_s = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	c.wall_s = now_s(CLOCK_MONOTONIC) - t0;
+	dmasim_disk_info(d, &after);
+	c.irqs = after.irqs - before.irqs;
+	return c;
+}
+
+static void cost_row(const char *name, const struct xfer_cost *c,
+		     uint64_t bytes, const char *note)
+{
+	if (c->err) {
+		printf("  %-4s  failed: %s\n", name, strerror(-c->err));
+		return;
+	}
+	printf("  %-4s %8.1f %9.1f%% %11llu   %s\n", name,
+	       (double)bytes / 1e6 / c->wall_s, 100 * c->cpu_s / c->wall_s,
+	       (unsigned long long)c->irqs, note);
+}
+
+static void show_pio_vs_dma(struct dmasim_machine *m)
+{
+	enum { ORDER = 9, NSECT = (2 << 20) / DMASIM_DISK_SECTOR };
+	struct dmasim_disk *d = dmasim_disk_find(m, "disk0");
+	struct dmasim_disk_info info;
+	struct xfer_cost pio, dma;
+	struct page *page;
+
+	heading("5. PIO against DMA");
+	if (!d || !(page = alloc_pages(GFP_KERNEL, ORDER))) {
+		printf("  (this machine has no disk0: see 'dmasim bench pio-vs-dma')\n");
+		return;
+	}
+	dmasim_disk_info(d, &info);
+	printf("A disk can hand its data over two ways. With PIO (programmed I/O) the\n"
+	       "CPU fetches every 16-bit word from the controller's data port itself,\n"
+	       "and each access stalls it for a bus cycle. With DMA the controller\n"
+	       "writes the data into memory on its own and raises one interrupt at\n"
+	       "the end; meanwhile the CPU sleeps, or does other work. Reading the\n"
+	       "same 2 MiB from disk0 (%s) both ways:\n\n", info.pci_name);
+	pio = timed_read(d, page_address(page), NSECT, DMASIM_PIO);
+	dma = timed_read(d, page_address(page), NSECT, DMASIM_DMA);
+	printf("          MB/s  CPU busy  interrupts\n");
+	cost_row("PIO", &pio, 2 << 20, "one per 512-byte sector");
+	cost_row("DMA", &dma, 2 << 20, "one for the whole request");
+	printf("\nPIO is bounded by ATA PIO mode %u's %.1f MB/s and keeps the CPU busy the\n"
+	       "whole time; DMA reaches the disk's modelled %.0f MB/s and leaves the CPU\n"
+	       "idle. 'dmasim bench pio-vs-dma' measures it on 16 MiB, and shows the\n"
+	       "CPU doing useful work while a transfer is under way.\n",
+	       info.pio_mode, info.pio_bytes_per_sec / 1e6,
+	       (double)info.dma_bytes_per_sec / 1e6);
+	__free_pages(page, ORDER);
+}
+
 int cmd_demo(struct cli *cli, int argc, char **argv)
 {
 	struct dmasim_machine *m;
@@ -231,11 +314,13 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	show_zones(m);
 	show_buddy_allocator(m);
 	show_exhaustion(m);
+	show_pio_vs_dma(m);
 	heading("Next");
 	printf("  dmasim cat /proc/zoneinfo            watermarks and lowmem protection\n"
 	       "  dmasim --cmdline mem=2G demo         the same machine limited by mem=\n"
 	       "  dmasim --ram 512M cat /proc/iomem    a smaller machine's address map\n"
 	       "  dmasim bench boot                    how fast a machine boots\n"
+	       "  dmasim bench pio-vs-dma              PIO against DMA, measured\n"
 	       "  dmasim help                          everything else\n");
 	dmasim_machine_destroy(m);
 	return 0;
