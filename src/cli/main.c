@@ -21,7 +21,9 @@ const struct command commands[] = {
 	  cmd_dmesg },
 	{ "cat", "print files of the machine (/proc/buddyinfo, ...)", "PATH...",
 	  "  Files: /proc/buddyinfo, /proc/meminfo, /proc/zoneinfo, /proc/iomem,\n"
-	  "  /proc/cmdline, /proc/version. 'dmasim ls /proc' lists them.\n",
+	  "  /proc/interrupts, /proc/cmdline, /proc/version; /sys/bus/pci/devices/*/...,\n"
+	  "  /sys/class/dma/*/..., /sys/kernel/debug/{swiotlb,dma-api}/...\n"
+	  "  'dmasim ls PATH' lists a directory.\n",
 	  cmd_cat },
 	{ "ls", "list directories of the machine", "[PATH...]",
 	  "  Lists / when no path is given.\n", cmd_ls },
@@ -34,7 +36,21 @@ const struct command commands[] = {
 	{ "devices", "list the device types --device accepts, with their options", "",
 	  "", cmd_devices },
 	{ "dmatest", "test the DMA engine like Linux's dmatest module", "[options]",
-	  "  See 'dmasim dmatest --help'.\n", cmd_dmatest },
+	  "  --iterations N       tests per thread (default 100)\n"
+	  "  --threads N          threads per channel (default 1)\n"
+	  "  --channels N         channels to use (0, default: all)\n"
+	  "  --test-buf-size N    buffer size in bytes (default 16384)\n"
+	  "  --memset             test fills instead of copies\n"
+	  "  --noverify           do not check the data\n"
+	  "  --timeout MS         per test (default 3000; -1 or 0: forever)\n"
+	  "  --polled             poll for completion instead of interrupts\n"
+	  "  --norandom           whole buffers, no random lengths and offsets\n"
+	  "  --alignment N        lengths and offsets aligned to 2^N\n"
+	  "  --transfer-size N    a fixed length instead of random ones\n"
+	  "  --verbose            a result line for each passed test too\n"
+	  "  --seed N             reproducible lengths and offsets\n"
+	  "  Lines go to the kernel log and to stdout; exit 0 only if no test failed.\n",
+	  cmd_dmatest },
 	{ "bench", "run a benchmark", "NAME [--json] [options]",
 	  "  boot        boot time and resident memory of a machine (--ram to size it)\n"
 	  "  buddy       page allocator: order-0 and order-9 alloc+free pairs, 1 and 2 threads\n"
@@ -49,7 +65,8 @@ const struct command commands[] = {
 	  "  'dmasim bench' with no name lists the benchmarks.\n",
 	  cmd_bench },
 	{ "demo", "a narrated tour of the machine", "",
-	  "  Boot log, zones and the buddy allocator before and after allocations.\n",
+	  "  Boot log, zones and the buddy allocator before and after allocations,\n"
+	  "  a zone running out, and the same disk read by PIO and by DMA.\n",
 	  cmd_demo },
 	{ "help", "show help for a command", "[COMMAND]", "", cmd_help },
 	{ NULL, NULL, NULL, NULL, NULL },
@@ -85,11 +102,12 @@ static void print_usage(FILE *out)
 {
 	fputs("usage: dmasim [machine options] COMMAND [options] [arguments]\n\n"
 	      "dmasim models a machine's DMA path in user space: RAM and its zones,\n"
-	      "the buddy allocator, and a small kernel that prints what Linux prints.\n\n"
+	      "PCI devices that bus-master, DMA engines, interrupts, and a small\n"
+	      "kernel with Linux's DMA API that prints what Linux prints.\n\n"
 	      "Commands:\n",
 	      out);
 	for (const struct command *c = commands; c->name; c++)
-		fprintf(out, "  %-8s %s\n", c->name, c->summary);
+		fprintf(out, "  %-9s %s\n", c->name, c->summary);
 	fputc('\n', out);
 	print_common_help(out);
 	fputs("\nExamples:\n"
@@ -97,7 +115,11 @@ static void print_usage(FILE *out)
 	      "  dmasim cat /proc/buddyinfo | grep DMA\n"
 	      "  dmasim dmesg --cmdline mem=2G | grep -i zone\n"
 	      "  dmasim --ram 64G cat /proc/zoneinfo\n"
-	      "  dmasim bench boot --json\n\n"
+	      "  dmasim bench boot --json\n"
+	      "  dmasim lspci -t\n"
+	      "  dmasim --device disk,bus=rp0,speed=sata cat /proc/interrupts\n"
+	      "  dmasim bench pio-vs-dma\n"
+	      "  dmasim dmatest --iterations 1000\n\n"
 	      "'dmasim help COMMAND' tells more about a command.\n",
 	      out);
 }
