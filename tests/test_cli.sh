@@ -94,6 +94,13 @@ expect 2 "dmasim bench: no benchmark 'nope' (run 'dmasim bench' for the list)" b
 expect 0 "" demo --ram 512M
 has 'those of boot again: yes, they are'
 has 'page allocation failure: order:8, mode:0xcc1\(GFP_KERNEL\|GFP_DMA\)'
+has 'arm64 \(non-coherent\), no sync: "old CPU data"'
+has 'arm64 with the sync: +"new DMA data"'
+has 'no swiotlb pool'
+has 'DMA-API: pci 0000:00:00\.0: device driver frees DMA memory with different size'
+expect 0 "" demo
+has 'the device gets 0x[0-9a-f]+$'
+has 'io_tlb_used 2,'
 
 # PCI: lspci, the tree, devices, and bad device specs (exit 2, named)
 expect 0 "" lspci

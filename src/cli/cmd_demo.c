@@ -3,7 +3,7 @@
  * looked inside Linux's memory management: the boot log, the zones, and
  * the buddy allocator splitting and merging blocks as pages are allocated
  * and freed, then a disk read by PIO and by DMA with what each costs the
- * CPU. It uses only what a driver could: the Linux page API and the
+ * CPU, and the DMA API (demo_dma.c). It uses only what a driver could: the Linux page API and the
  * machine's /proc files, and the disk's block API.
  */
 #include <stdlib.h>
@@ -11,16 +11,19 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "dmasim/disk.h"
 #include "dmasim/linux/mm.h"
 
 #define NZONES 3
 static const char *const zone_names[NZONES] = { "DMA", "DMA32", "Normal" };
 
-static void heading(const char *title)
+void demo_heading(const char *title)
 {
 	printf("\n== %s ==\n\n", title);
 }
+
+#define heading demo_heading
 
 static void show_file_lines(struct dmasim_machine *m, const char *path,
 			    const char *const *keep)
@@ -315,12 +318,15 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	show_buddy_allocator(m);
 	show_exhaustion(m);
 	show_pio_vs_dma(m);
+	demo_dma_api(m);
 	heading("Next");
 	printf("  dmasim cat /proc/zoneinfo            watermarks and lowmem protection\n"
 	       "  dmasim --cmdline mem=2G demo         the same machine limited by mem=\n"
 	       "  dmasim --ram 512M cat /proc/iomem    a smaller machine's address map\n"
 	       "  dmasim bench boot                    how fast a machine boots\n"
 	       "  dmasim bench pio-vs-dma              PIO against DMA, measured\n"
+	       "  dmasim bench map --path bounce       what a mapping costs, bounced\n"
+	       "  dmasim cat /sys/kernel/debug/dma-api/dump   live mappings\n"
 	       "  dmasim help                          everything else\n");
 	dmasim_machine_destroy(m);
 	return 0;
