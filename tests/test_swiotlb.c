@@ -287,6 +287,46 @@ static void test_random_no_overlap(void **state)
 	dmasim_machine_destroy(m);
 }
 
+/* Masks of 24, 32, 36 and 64 bits against buffers in each zone: direct
+ * when the mask reaches, bounced when not, refused when even the pool is
+ * out of reach (a 24-bit device and the pool near 3 GiB). */
+static void test_masks_by_zone(void **state)
+{
+	static const int bits[] = { 24, 32, 36, 64 };
+	static const gfp_t zones[] = { GFP_DMA, GFP_DMA32, GFP_KERNEL };
+	struct dmasim_machine *m = test_boot(GiB(8), NULL);
+	struct device *dev = port(m);
+	char *log;
+
+	(void)state;
+	for (int z = 0; z < 3; z++) {
+		struct page *pg = alloc_pages(zones[z], 0);
+		uint64_t phys = page_to_phys(pg);
+
+		for (int b = 0; b < 4; b++) {
+			uint64_t mask = DMA_BIT_MASK(bits[b]);
+			dma_addr_t a;
+
+			assert_int_equal(dma_set_mask(dev, mask), 0);
+			a = dma_map_page(dev, pg, 0, 4096, DMA_TO_DEVICE);
+			if (phys + 4095 <= mask) {
+				assert_int_equal(a, phys);	/* direct */
+			} else if (0xc0000000ULL - 1 <= mask) {
+				assert_true(is_swiotlb_buffer((struct machine *)m, a));
+			} else {
+				assert_int_equal(a, DMA_MAPPING_ERROR);
+				continue;
+			}
+			dma_unmap_page(dev, a, 4096, DMA_TO_DEVICE);
+		}
+		__free_pages(pg, 0);
+	}
+	log = dmasim_dmesg(m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
+	assert_true(test_matches(log, "\npci 0000:00:01\\.0: swiotlb addr 0x00000000bc[0-9a-f]{6}\\+4096 overflow \\(mask ffffff, bus limit 0\\)\\.\n"));
+	free(log);
+	dmasim_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_sync_for_cpu_and_skip),
 		cmocka_unit_test(test_full_pool),
 		cmocka_unit_test(test_random_no_overlap),
+		cmocka_unit_test(test_masks_by_zone),
 	};
 
 	return cmocka_run_group_tests_name("swiotlb", tests, NULL, NULL);

@@ -50,6 +50,9 @@ struct dmasim_config {
 	/* Run device engines inline, on the doorbell write, instead of on
 	 * their own threads: deterministic, same results. */
 	bool inline_devices;
+	/* Cache line size of the non-coherent platform's CPU caches, in
+	 * bytes: a power of two from 16 to 4096; 0 means 64. */
+	unsigned int cache_line;
 	/* Abort the process on a DMA-API debugging violation, so a test
 	 * that misuses the DMA API fails at the spot (see docs/api.md). */
 	bool dma_debug_abort;

@@ -94,7 +94,8 @@ void print_common_help(FILE *out)
 	      "                       ('dmasim devices' lists the types and their options)\n"
 	      "      --nodefaults     no default devices (only the host bridge)\n"
 	      "      --inline         run device engines on the doorbell write instead of\n"
-	      "                       on their own threads (deterministic, same results)\n",
+	      "                       on their own threads (deterministic, same results)\n"
+	      "      --cache-line N   CPU cache line in bytes on arm64 (default 64)\n",
 	      out);
 }
 

@@ -10,7 +10,8 @@
 
 #include "cli/cli.h"
 
-enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP, OPT_NODEFAULTS, OPT_INLINE };
+enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP, OPT_NODEFAULTS, OPT_INLINE,
+       OPT_CACHE_LINE };
 
 const struct option cli_common_opts[] = {
 	{ "ram", required_argument, NULL, 'm' },
@@ -21,6 +22,7 @@ const struct option cli_common_opts[] = {
 	{ "device", required_argument, NULL, 'd' },
 	{ "nodefaults", no_argument, NULL, OPT_NODEFAULTS },
 	{ "inline", no_argument, NULL, OPT_INLINE },
+	{ "cache-line", required_argument, NULL, OPT_CACHE_LINE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -51,6 +53,23 @@ static int parse_smp(struct cli *cli, const char *arg)
 		return EXIT_USAGE;
 	}
 	cli->cfg.nr_cpus = (unsigned int)n;
+	return 0;
+}
+
+static int parse_cache_line(struct cli *cli, const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || arg[0] == '-' || n < 16 || n > 4096 ||
+	    (n & (n - 1))) {
+		cli_error(cli, "--cache-line '%s': expected a power of two from 16 to 4096 (bytes)",
+			  arg);
+		return EXIT_USAGE;
+	}
+	cli->cfg.cache_line = (unsigned int)n;
 	return 0;
 }
 
@@ -117,6 +136,8 @@ int cli_common_option(struct cli *cli, int opt, const char *arg)
 	case OPT_INLINE:
 		cli->cfg.inline_devices = true;
 		return 0;
+	case OPT_CACHE_LINE:
+		return parse_cache_line(cli, arg);
 	case OPT_JSON:
 		cli->json = true;
 		return 0;

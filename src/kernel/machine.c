@@ -6,6 +6,7 @@
  * and the "Memory:" summary. Then /proc and /proc/iomem are built.
  */
 #include "kernel/machine.h"
+#include "kernel/cache_debugfs.h"
 #include "kernel/dma/debug.h"
 #include "kernel/dma/swiotlb.h"
 #include "kernel/pci_sysfs.h"
@@ -53,6 +54,13 @@ static int check_config(const struct dmasim_config *cfg, char *err,
 	if (cfg->platform != DMASIM_PLATFORM_X86 &&
 	    cfg->platform != DMASIM_PLATFORM_ARM64) {
 		snprintf(err, errlen, "unknown platform %d", (int)cfg->platform);
+		return -EINVAL;
+	}
+	if (cfg->cache_line && (cfg->cache_line < 16 || cfg->cache_line > 4096 ||
+				(cfg->cache_line & (cfg->cache_line - 1)))) {
+		snprintf(err, errlen,
+			 "cache line of %u bytes: use a power of two from 16 to 4096",
+			 cfg->cache_line);
 		return -EINVAL;
 	}
 	if (cfg->nr_cpus > MACHINE_MAX_CPUS) {
@@ -168,6 +176,8 @@ static int boot(struct machine *m, char *err, size_t errlen)
 	if (!ret)
 		ret = dma_debug_init(m);
 	if (!ret)
+		ret = cache_debugfs_init(m);
+	if (!ret)
 		pci_bind_drivers(m);
 	if (!ret)
 		ret = pci_sysfs_init(m);
@@ -230,6 +240,8 @@ int dmasim_machine_create(const struct dmasim_config *cfg,
 		goto fail;
 	ret = ram_init(&m->ram, cfg->ram_bytes,
 		       cfg->platform == DMASIM_PLATFORM_X86);
+	if (!ret && cfg->cache_line)
+		m->ram.line = cfg->cache_line;
 	if (ret) {
 		snprintf(err, errlen, "cannot reserve %llu MiB of RAM: %s",
 			 (unsigned long long)(cfg->ram_bytes >> 20),
