@@ -220,6 +220,35 @@ static void test_cacheline_overlap(void **state)
 	assert_int_equal(dmasim_dma_debug_errors(f->m), 1);
 }
 
+/* Eight overlapping mappings of one line are tracked; the ninth warns
+ * once (Linux's 3-bit counter). SKIP_CPU_SYNC mappings may overlap. */
+static void test_cacheline_overflow(void **state)
+{
+	struct fixture *f = *state;
+	dma_addr_t a[10];
+	char line[200];
+
+	for (int i = 0; i < 10; i++)
+		a[i] = dma_map_single_attrs(f->dev, f->buf, 16, DMA_FROM_DEVICE,
+					    DMA_ATTR_SKIP_CPU_SYNC);
+	snprintf(line, sizeof(line), "DMA-API: exceeded 7 overlapping mappings of cacheline 0x%016llx",
+		 (unsigned long long)(f->phys >> 6));
+	expect_report(f, line);
+	for (int i = 0; i < 10; i++) {
+		dma_mapping_error(f->dev, a[i]);
+		dma_unmap_single_attrs(f->dev, a[i], 16, DMA_FROM_DEVICE,
+				       DMA_ATTR_SKIP_CPU_SYNC);
+	}
+	assert_int_equal(dmasim_dma_debug_errors(f->m), 0);
+	{
+		char *log = test_dmesg(f->m);
+
+		/* once only */
+		assert_null(strstr(strstr(log, "exceeded 7") + 1, "exceeded 7"));
+		free(log);
+	}
+}
+
 static void test_pending_on_unbind(void **state)
 {
 	struct fixture *f = *state;
@@ -308,6 +337,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_illegal_areas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cacheline_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cacheline_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_on_unbind, setup, teardown),
 		cmocka_unit_test(test_first_error_only),
 		cmocka_unit_test(test_disabled),

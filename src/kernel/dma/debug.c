@@ -210,9 +210,10 @@ static int cacheline_insert(struct dma_debug *d, u64 cln, struct device *dev)
 	for (n = *p; n; n = n->next) {
 		if (n->cln != cln)
 			continue;
-		if (n->overlap < CACHELINE_MAX_OVERLAP + 1)
+		/* a 3-bit count: past 7 it is not stored, and warns once */
+		if (n->overlap < CACHELINE_MAX_OVERLAP)
 			n->overlap++;
-		if (n->overlap > CACHELINE_MAX_OVERLAP && !d->warned_overlap) {
+		else if (!d->warned_overlap) {
 			d->warned_overlap = true;
 			pr_warn((struct machine *)dev->machine,
 				PR_DMA_API "exceeded %d overlapping mappings of cacheline 0x%016llx\n",
@@ -221,8 +222,12 @@ static int cacheline_insert(struct dma_debug *d, u64 cln, struct device *dev)
 		return -1;
 	}
 	n = calloc(1, sizeof(*n));
-	if (!n)
+	if (!n) {
+		pr_err((struct machine *)dev->machine,
+		       PR_DMA_API "cacheline tracking ENOMEM, dma-debug disabled\n");
+		d->disabled = true;
 		return 0;
+	}
 	n->cln = cln;
 	n->next = *p;
 	*p = n;
@@ -238,9 +243,9 @@ static void cacheline_remove(struct dma_debug *d, u64 cln)
 
 		if (n->cln != cln)
 			continue;
-		if (n->overlap > 0 && n->overlap <= CACHELINE_MAX_OVERLAP) {
+		if (n->overlap > 0) {
 			n->overlap--;
-		} else if (n->overlap == 0) {
+		} else {
 			*p = n->next;
 			free(n);
 		}
