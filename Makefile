@@ -33,6 +33,11 @@ bench: build
 	@build/dmasim bench boot
 	@build/dmasim bench boot --ram 1T
 	@build/dmasim bench buddy
+	@build/dmasim bench pio-vs-dma
+	@build/dmasim bench dma-copy
+	@build/dmasim bench map
+	@build/dmasim bench map -t 2
+	@build/dmasim bench map --path bounce
 
 test-dev:
 	cmake --workflow --preset dev
