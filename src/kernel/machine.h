@@ -52,6 +52,7 @@ struct machine {
 	struct pci_kernel pcik;
 	struct io_tlb_mem *swiotlb;	/* NULL: no bounce pool */
 	struct dma_debug *dma_debug;	/* DMA-API debugging state */
+	bool dma_debug_on;		/* fast check before the hooks */
 	struct dma_pools dma_pools;	/* every dma_pool, for sysfs */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */

@@ -226,6 +226,7 @@ static int cacheline_insert(struct dma_debug *d, u64 cln, struct device *dev)
 		pr_err((struct machine *)dev->machine,
 		       PR_DMA_API "cacheline tracking ENOMEM, dma-debug disabled\n");
 		d->disabled = true;
+		((struct machine *)dev->machine)->dma_debug_on = false;
 		return 0;
 	}
 	n->cln = cln;
@@ -774,6 +775,7 @@ int dma_debug_init(struct machine *m)
 		return 0;
 	}
 	d->prealloc = d->total = d->min_free = parse_entries(m);
+	m->dma_debug_on = true;
 	pr_info(m, PR_DMA_API "preallocated %lu debug entries\n", d->prealloc);
 	pr_info(m, PR_DMA_API "debugging enabled by kernel config\n");
 	for (int i = 0; i < DFS_NR && !ret; i++) {
@@ -808,4 +810,5 @@ void dma_debug_destroy(struct machine *m)
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 	m->dma_debug = NULL;
+	m->dma_debug_on = false;
 }

@@ -214,13 +214,14 @@ void dma_free_attrs(struct device *dev, size_t size, void *vaddr,
 
 static void sync_for_device(struct machine *m, phys_addr_t phys, size_t size)
 {
-	cache_clean(&m->ram, phys, size);
+	if (!m->ram.coherent)
+		cache_clean(&m->ram, phys, size);
 }
 
 static void sync_for_cpu(struct machine *m, phys_addr_t phys, size_t size,
 			 enum dma_data_direction dir)
 {
-	if (dir != DMA_TO_DEVICE)
+	if (dir != DMA_TO_DEVICE && !m->ram.coherent)
 		cache_invalidate(&m->ram, phys, size);
 }
 
@@ -260,7 +261,7 @@ static dma_addr_t direct_map(struct device *dev, phys_addr_t phys,
 {
 	struct machine *m = dev_machine(dev);
 
-	if (swiotlb_force_bounce(m))
+	if (m->swiotlb && swiotlb_force_bounce(m))
 		return map_bounced(dev, phys, size, dir, attrs);
 	if (!dma_capable(dev, phys, size)) {
 		if (m->swiotlb)
@@ -295,7 +296,7 @@ dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page,
 	dma_addr_t addr = dma_map_page_nodebug(dev, page, offset, size, dir,
 					       attrs);
 
-	if (page)
+	if (page && m->dma_debug_on)
 		debug_dma_map_page(dev, ((phys_addr_t)(page - m->mm.mem_map)
 					 << PAGE_SHIFT) + offset,
 				   size, dir, addr, attrs);
@@ -309,7 +310,7 @@ dma_addr_t dma_map_single_attrs(struct device *dev, void *ptr, size_t size,
 	struct machine *m = dev_machine(dev);
 	phys_addr_t phys;
 
-	if (!debug_dma_map_single(dev, ptr, size) || !ptr ||
+	if ((m->dma_debug_on && !debug_dma_map_single(dev, ptr, size)) || !ptr ||
 	    (uint8_t *)ptr < m->ram.cpu ||
 	    (uint8_t *)ptr >= m->ram.cpu + m->ram.span)
 		return DMA_MAPPING_ERROR;
@@ -327,14 +328,15 @@ void dma_unmap_page_nodebug(struct device *dev, dma_addr_t addr, size_t size,
 		return;
 	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_for_cpu(m, addr, size, dir);
-	if (is_swiotlb_buffer(m, addr))
+	if (m->swiotlb && is_swiotlb_buffer(m, addr))
 		swiotlb_tbl_unmap_single(dev, addr, size, dir, attrs);
 }
 
 void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
 			  enum dma_data_direction dir, unsigned long attrs)
 {
-	debug_dma_unmap_page(dev, addr, size, dir);
+	if (dev_machine(dev)->dma_debug_on)
+		debug_dma_unmap_page(dev, addr, size, dir);
 	dma_unmap_page_nodebug(dev, addr, size, dir, attrs);
 }
 
@@ -376,6 +378,7 @@ void dma_sync_single_for_device(struct device *dev, dma_addr_t addr,
 
 int dma_mapping_error(struct device *dev, dma_addr_t addr)
 {
-	debug_dma_mapping_error(dev, addr);
+	if (dev_machine(dev)->dma_debug_on)
+		debug_dma_mapping_error(dev, addr);
 	return addr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
