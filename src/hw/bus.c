@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "hw/iommu.h"
 #include "kernel/machine.h"
 
 #define BUS_CHUNK_MAX (1ULL << 30)
@@ -53,6 +54,18 @@ enum pci_status bus_map(struct pci_func *fn, uint64_t addr, size_t len,
 	}
 	if (len > BUS_CHUNK_MAX)
 		len = BUS_CHUNK_MAX;
+	if (fn->iommu) {
+		uint64_t phys;
+		enum pci_status st = fn->iommu->ops->translate(
+			fn->iommu, pci_requester_id(fn), addr, len, write, &phys,
+			&len);
+
+		if (st) {
+			count(&fn->cnt.unsupported, 1);
+			return st;
+		}
+		addr = phys;
+	}
 	run = ram_run(&m->ram, addr, len);
 	if (!run) {
 		count(&fn->cnt.unsupported, 1);

@@ -8,7 +8,7 @@
 
 #define MMIO_MAGIC 0x6d6d696f72656773ULL
 
-struct mmio_region *mmio_region_create(struct pci_func *fn, uint32_t size)
+static struct mmio_region *region_new(uint32_t size)
 {
 	struct mmio_region *r;
 
@@ -20,7 +20,51 @@ struct mmio_region *mmio_region_create(struct pci_func *fn, uint32_t size)
 	memset(r, 0, sizeof(*r));
 	r->magic = MMIO_MAGIC;
 	r->size = size;
-	r->fn = fn;
+	return r;
+}
+
+static uint64_t bar_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct pci_func *fn = opaque;
+
+	return fn->type->mmio_read ? fn->type->mmio_read(fn, off, size)
+				   : (size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1);
+}
+
+static void bar_write(void *opaque, uint64_t off, uint64_t val,
+		      unsigned int size)
+{
+	struct pci_func *fn = opaque;
+
+	if (fn->type->mmio_write)
+		fn->type->mmio_write(fn, off, val, size);
+}
+
+static const struct mmio_ops bar_ops = { bar_read, bar_write };
+
+struct mmio_region *mmio_region_create(struct pci_func *fn, uint32_t size)
+{
+	struct mmio_region *r = region_new(size);
+
+	if (r) {
+		r->ops = &bar_ops;
+		r->opaque = fn;
+		r->command = &fn->command;
+	}
+	return r;
+}
+
+struct mmio_region *mmio_region_create_ops(const struct mmio_ops *ops,
+					   void *opaque, uint32_t size,
+					   uint64_t phys)
+{
+	struct mmio_region *r = region_new(size);
+
+	if (r) {
+		r->ops = ops;
+		r->opaque = opaque;
+		r->phys = phys;
+	}
 	return r;
 }
 
@@ -49,8 +93,9 @@ static struct mmio_region *decode(const volatile void *addr,
 	*off = a - win;
 	if (*off + size > r->size || (*off & (size - 1)))
 		return NULL;
-	if (!(atomic_load_explicit(&r->fn->command, memory_order_acquire) &
-	      PCI_COMMAND_MEMORY))
+	if (r->command && !(atomic_load_explicit(r->command,
+						 memory_order_acquire) &
+			    PCI_COMMAND_MEMORY))
 		return NULL;
 	return r;
 }
@@ -60,9 +105,9 @@ uint64_t mmio_read(const volatile void *addr, unsigned int size)
 	uint64_t off;
 	struct mmio_region *r = decode(addr, size, &off);
 
-	if (!r || !r->fn->type->mmio_read)
+	if (!r)
 		return size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
-	return r->fn->type->mmio_read(r->fn, off, size);
+	return r->ops->read(r->opaque, off, size);
 }
 
 void mmio_write(volatile void *addr, uint64_t val, unsigned int size)
@@ -70,6 +115,6 @@ void mmio_write(volatile void *addr, uint64_t val, unsigned int size)
 	uint64_t off;
 	struct mmio_region *r = decode(addr, size, &off);
 
-	if (r && r->fn->type->mmio_write)
-		r->fn->type->mmio_write(r->fn, off, val, size);
+	if (r)
+		r->ops->write(r->opaque, off, val, size);
 }

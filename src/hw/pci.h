@@ -19,6 +19,7 @@
 struct machine;
 struct pci_func;
 struct mmio_region;
+struct iommu_unit;
 
 /* Configuration space offsets and bits (PCI Local Bus 3.0, PCIe 4.0). */
 #define PCI_VENDOR_ID		0x00
@@ -159,6 +160,7 @@ struct pci_func {
 	bool external;		 /* an external-facing port (untrusted) */
 	bool conventional;	 /* PCI, not PCIe (below a PCIe-to-PCI bridge) */
 	struct mmio_region *bar0;
+	struct iommu_unit *iommu;	/* the remapping unit covering it */
 	uint64_t bar0_addr;
 	/* MSI as programmed by the kernel (address, data per vector). */
 	_Atomic uint64_t msi_addr;
