@@ -285,6 +285,7 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 		struct cpu_ctx save;
 
 		cpu_ctx_switch(m, &save);
+		iommu_groups_free(m);
 		pci_subsys_exit(m);
 		pci_fabric_destroy(m);
 		irq_destroy(m);

@@ -17,6 +17,7 @@
 #include "kernel/clock.h"
 #include "kernel/dma/pool.h"
 #include "kernel/e820.h"
+#include "kernel/iommu/group.h"
 #include "kernel/irq.h"
 #include "kernel/mmzone.h"
 #include "kernel/pci.h"
@@ -53,6 +54,7 @@ struct machine {
 	struct io_tlb_mem *swiotlb;	/* NULL: no bounce pool */
 	struct dma_debug *dma_debug;	/* DMA-API debugging state */
 	bool dma_debug_on;		/* fast check before the hooks */
+	struct iommu_groups iommu_groups;
 	struct dma_pools dma_pools;	/* every dma_pool, for sysfs */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */

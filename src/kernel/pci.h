@@ -13,6 +13,7 @@
 struct machine;
 struct pci_func;
 struct resource;
+struct iommu_group;
 
 struct kpci {
 	struct pci_dev pdev;
@@ -26,6 +27,7 @@ struct kpci {
 	unsigned int irq_base, nr_irqs;
 	char irq_names[8][48];
 	struct pci_attr sysfs[PCI_SYSFS_ATTRS];
+	struct iommu_group *group;	/* when an IOMMU is on */
 };
 
 struct pci_kernel {
