@@ -14,7 +14,8 @@
 #include "kernel/machine.h"
 #include "kernel/pci.h"
 
-static struct machine *boot_groups(const char *const *specs, size_t n)
+static struct machine *boot_acs(const char *const *specs, size_t n,
+				bool enable_acs)
 {
 	struct dmasim_config cfg;
 	struct dmasim_machine *m = NULL;
@@ -29,9 +30,15 @@ static struct machine *boot_groups(const char *const *specs, size_t n)
 	cfg.nr_devices = n;
 	if (dmasim_machine_create(&cfg, &m, err, sizeof(err)))
 		fail_msg("boot: %s", err);
-	pci_enable_acs_all((struct machine *)m);
+	if (enable_acs)
+		pci_enable_acs_all((struct machine *)m);
 	assert_int_equal(iommu_groups_build((struct machine *)m), 0);
 	return (struct machine *)m;
+}
+
+static struct machine *boot_groups(const char *const *specs, size_t n)
+{
+	return boot_acs(specs, n, true);
 }
 
 static int group_id(struct machine *m, const char *id)
@@ -155,6 +162,17 @@ static void test_multifunction(void **state)
 	dmasim_machine_destroy((struct dmasim_machine *)m);
 }
 
+/* ACS the hardware has but nobody enabled isolates nothing. */
+static void test_acs_present_not_enabled(void **state)
+{
+	const char *specs[] = { "pcie-root-port,id=rp", "disk,id=d,bus=rp" };
+	struct machine *m = boot_acs(specs, 2, false);
+
+	(void)state;
+	SAME(m, "d", "rp");
+	dmasim_machine_destroy((struct dmasim_machine *)m);
+}
+
 static void test_acs_enabled_bits(void **state)
 {
 	const char *specs[] = { "pcie-root-port,id=rp", "disk,id=d,bus=rp" };
@@ -176,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_root_port_without_acs_above_switch),
 		cmocka_unit_test(test_pcie_to_pci_bridge),
 		cmocka_unit_test(test_multifunction),
+		cmocka_unit_test(test_acs_present_not_enabled),
 		cmocka_unit_test(test_acs_enabled_bits),
 	};
 
