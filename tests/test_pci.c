@@ -88,7 +88,7 @@ static void test_default_topology(void **state)
 	assert_non_null(strstr(log, "pci 0000:00:01.0: [1b36:000c] type 01 class 0x060400\n"));
 	assert_non_null(strstr(log, "pci 0000:00:02.0: [d3a5:0001] type 00 class 0x088000\n"));
 	assert_non_null(strstr(log, "pci 0000:00:01.0: PCI bridge to [bus 01]\n"));
-	assert_true(test_matches(log, "pci 0000:00:02\\.0: reg 0x10: \\[mem 0x[0-9a-f]{8}-0x[0-9a-f]{8} 64bit\\]"));
+	assert_true(test_matches(log, "pci 0000:00:02\\.0: BAR 0 \\[mem 0x[0-9a-f]{8}-0x[0-9a-f]{8} 64bit\\]"));
 	assert_true(test_matches(log, "pci 0000:00:01\\.0:   bridge window \\[mem 0x[0-9a-f]{8}-0x[0-9a-f]{8}\\]"));
 	free(log);
 	dmasim_machine_destroy(m);

@@ -9,6 +9,7 @@
 #include "kernel/cache_debugfs.h"
 #include "kernel/dma/debug.h"
 #include "kernel/dma/swiotlb.h"
+#include "kernel/iommu/policy.h"
 #include "kernel/pci_sysfs.h"
 
 #include <errno.h>
@@ -104,6 +105,7 @@ static void setup_arch(struct machine *m)
 	pr_info(m, "BIOS-provided physical RAM map:\n");
 	e820_print(m, &m->e820, "BIOS-e820");
 	parse_early_params(m);
+	iommu_policy_init(m);
 	pr_info(m, "NX (Execute Disable) protection: active\n");
 	if (m->params.mem_limit) {
 		pr_info(m, "user-defined physical RAM map:\n");
@@ -171,6 +173,8 @@ static int boot(struct machine *m, char *err, size_t errlen)
 		ret = irq_init(m);
 	if (!ret)
 		ret = pci_subsys_init(m);
+	if (!ret)
+		iommu_policy_print(m);
 	if (!ret)
 		ret = swiotlb_late_init(m);
 	if (!ret)

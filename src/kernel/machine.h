@@ -18,6 +18,7 @@
 #include "kernel/dma/pool.h"
 #include "kernel/e820.h"
 #include "kernel/iommu/group.h"
+#include "kernel/iommu/policy.h"
 #include "kernel/irq.h"
 #include "kernel/mmzone.h"
 #include "kernel/pci.h"
@@ -55,6 +56,7 @@ struct machine {
 	struct dma_debug *dma_debug;	/* DMA-API debugging state */
 	bool dma_debug_on;		/* fast check before the hooks */
 	struct iommu_groups iommu_groups;
+	struct iommu_policy iommu_policy;
 	struct dma_pools dma_pools;	/* every dma_pool, for sysfs */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */

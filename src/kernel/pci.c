@@ -106,7 +106,7 @@ static int scan_function(struct machine *m, struct pci_func *fn)
 	if (bar & ~0xfULL) {
 		bar = (bar & ~0xfULL) |
 		      (uint64_t)cfg(fn, PCI_BASE_ADDRESS_0 + 4, 4) << 32;
-		pci_info(m, k, "reg 0x10: [mem %#010llx-%#010llx 64bit]\n",
+		pci_info(m, k, "BAR 0 [mem %#010llx-%#010llx 64bit]\n",
 			 (unsigned long long)bar,
 			 (unsigned long long)(bar + fn->type->bar0_size - 1));
 		k->bar_res = insert_resource(&m->iomem, bar,
@@ -202,9 +202,24 @@ void pci_bind_drivers(struct machine *m)
 	}
 }
 
+/* The host bridge's memory window below 4 GiB, as /proc/iomem has it. */
+static uint64_t pci_window_start(struct machine *m)
+{
+	for (struct resource *r = m->iomem.child; r; r = r->sibling)
+		if (r->start >= 0xc0000000ULL && r->name &&
+		    !strcmp(r->name, "PCI Bus 0000:00"))
+			return r->start;
+	return 0xc0000000ULL;
+}
+
 int pci_subsys_init(struct machine *m)
 {
 	pr_info(m, "PCI host bridge to bus 0000:00\n");
+	pr_info(m, "pci_bus 0000:00: root bus resource [io  0x0000-0x0cf7 window]\n");
+	pr_info(m, "pci_bus 0000:00: root bus resource [io  0x0d00-0xffff window]\n");
+	pr_info(m, "pci_bus 0000:00: root bus resource [mem 0x000a0000-0x000bffff window]\n");
+	pr_info(m, "pci_bus 0000:00: root bus resource [mem %#010llx-0xfebfffff window]\n",
+		(unsigned long long)pci_window_start(m));
 	pr_info(m, "pci_bus 0000:00: root bus resource [bus 00-ff]\n");
 	return scan_bus(m, 0);
 }
