@@ -30,6 +30,7 @@
 
 struct io_tlb_mem;
 struct dma_debug;
+struct iommu_device;
 
 struct machine {
 	struct dmasim_config cfg;
@@ -57,6 +58,7 @@ struct machine {
 	bool dma_debug_on;		/* fast check before the hooks */
 	struct iommu_groups iommu_groups;
 	struct iommu_policy iommu_policy;
+	struct iommu_device *iommu_dev;	/* the registered IOMMU driver */
 	struct dma_pools dma_pools;	/* every dma_pool, for sysfs */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */

@@ -9,6 +9,7 @@
 #include "types.h"
 
 struct dmasim_machine;
+struct iommu_domain;
 
 struct device_driver {
 	const char *name;
@@ -34,6 +35,7 @@ struct device {
 	bool dma_coherent;
 	struct dmasim_machine *machine;	 /* the machine it belongs to */
 	void *dma_private;		 /* the DMA layer's state */
+	struct iommu_domain *iommu_domain; /* attached domain, if any */
 };
 
 const char *dev_name(const struct device *dev);

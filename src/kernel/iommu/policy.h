@@ -9,18 +9,9 @@
 
 #include <stdbool.h>
 
-struct machine;
+#include "dmasim/linux/iommu.h"
 
-/* Domain types with Linux's values (include/linux/iommu.h). */
-#define __IOMMU_DOMAIN_PAGING  (1U << 0)
-#define __IOMMU_DOMAIN_DMA_API (1U << 1)
-#define __IOMMU_DOMAIN_PT      (1U << 2)
-#define __IOMMU_DOMAIN_DMA_FQ  (1U << 3)
-#define IOMMU_DOMAIN_BLOCKED   0U
-#define IOMMU_DOMAIN_IDENTITY  __IOMMU_DOMAIN_PT
-#define IOMMU_DOMAIN_UNMANAGED __IOMMU_DOMAIN_PAGING
-#define IOMMU_DOMAIN_DMA       (__IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API)
-#define IOMMU_DOMAIN_DMA_FQ    (IOMMU_DOMAIN_DMA | __IOMMU_DOMAIN_DMA_FQ)
+struct machine;
 
 struct iommu_policy {
 	unsigned int def_type;	/* IOMMU_DOMAIN_DMA(_FQ) or _IDENTITY */

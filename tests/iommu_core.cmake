@@ -1,0 +1,1 @@
+dmasim_test(test_iommu_core LABELS "memcheck")
