@@ -10,6 +10,7 @@
 
 struct dmasim_machine;
 struct iommu_domain;
+struct dma_map_ops;
 
 struct device_driver {
 	const char *name;
@@ -36,6 +37,7 @@ struct device {
 	struct dmasim_machine *machine;	 /* the machine it belongs to */
 	void *dma_private;		 /* the DMA layer's state */
 	struct iommu_domain *iommu_domain; /* attached domain, if any */
+	const struct dma_map_ops *dma_ops; /* NULL: dma-direct */
 };
 
 const char *dev_name(const struct device *dev);

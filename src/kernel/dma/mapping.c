@@ -16,6 +16,7 @@
 #include "hw/cache.h"
 #include "kernel/dma/debug.h"
 #include "kernel/dma/direct.h"
+#include "kernel/dma/ops.h"
 #include "kernel/dma/swiotlb.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
@@ -53,6 +54,8 @@ u64 dma_get_required_mask(struct device *dev)
 	struct machine *m = dev_machine(dev);
 	u64 top = ((u64)m->mm.max_pfn - 1) << PAGE_SHIFT, mask = 1;
 
+	if (get_dma_ops(dev) && get_dma_ops(dev)->get_required_mask)
+		return get_dma_ops(dev)->get_required_mask(dev);
 	while (mask <= top / 2)
 		mask <<= 1;
 	return mask * 2 - 1;
@@ -71,6 +74,8 @@ size_t dma_max_mapping_size(struct device *dev)
 {
 	struct machine *m = dev_machine(dev);
 
+	if (get_dma_ops(dev) && get_dma_ops(dev)->max_mapping_size)
+		return get_dma_ops(dev)->max_mapping_size(dev);
 	if (m->swiotlb && (swiotlb_force_bounce(m) || dma_addressing_limited(dev)))
 		return swiotlb_max_mapping_size(dev);
 	return SIZE_MAX;
@@ -164,10 +169,16 @@ void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *handle,
 	struct page *page = NULL;
 	phys_addr_t phys;
 
-	(void)attrs;
 	*handle = DMA_MAPPING_ERROR;
 	if (!size)
 		return NULL;
+	if (get_dma_ops(dev)) {
+		void *v = get_dma_ops(dev)->alloc(dev, size, handle, gfp, attrs);
+
+		if (v && m->dma_debug_on)
+			debug_dma_alloc_coherent(dev, size, *handle, v);
+		return v;
+	}
 	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
 	gfp |= zone_for_mask(mask) | __GFP_ZERO;
 	for (;;) {
@@ -202,10 +213,13 @@ void dma_free_attrs(struct device *dev, size_t size, void *vaddr,
 	struct machine *m = dev_machine(dev);
 	int order = get_order(size);
 
-	(void)attrs;
 	if (!vaddr)
 		return;
 	debug_dma_free_coherent(dev, size, vaddr, handle);
+	if (get_dma_ops(dev)) {
+		get_dma_ops(dev)->free(dev, size, vaddr, handle, attrs);
+		return;
+	}
 	if (!m->ram.coherent)
 		cache_invalidate(&m->ram, handle, PAGE_SIZE << order);
 	mm_free_pages(m, &m->mm.mem_map[handle >> PAGE_SHIFT],
@@ -240,7 +254,8 @@ static dma_addr_t map_bounced(struct device *dev, phys_addr_t phys,
 			      unsigned long attrs)
 {
 	struct machine *m = dev_machine(dev);
-	phys_addr_t tlb = swiotlb_tbl_map_single(dev, phys, size, dir, attrs);
+	phys_addr_t tlb = swiotlb_tbl_map_single(dev, phys, size, size, dir,
+						 attrs);
 
 	if (tlb == DMA_MAPPING_ERROR)
 		return DMA_MAPPING_ERROR;
@@ -284,6 +299,9 @@ dma_addr_t dma_map_page_nodebug(struct device *dev, struct page *page,
 
 	if (!valid_dma_direction(dir) || !dev->dma_mask || !page)
 		return DMA_MAPPING_ERROR;
+	if (get_dma_ops(dev))
+		return get_dma_ops(dev)->map_page(dev, page, offset, size, dir,
+						  attrs);
 	return direct_map(dev, ((phys_addr_t)(page - m->mm.mem_map) << PAGE_SHIFT) +
 				       offset, size, dir, attrs);
 }
@@ -326,6 +344,10 @@ void dma_unmap_page_nodebug(struct device *dev, dma_addr_t addr, size_t size,
 
 	if (!valid_dma_direction(dir) || addr == DMA_MAPPING_ERROR)
 		return;
+	if (get_dma_ops(dev)) {
+		get_dma_ops(dev)->unmap_page(dev, addr, size, dir, attrs);
+		return;
+	}
 	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_for_cpu(m, addr, size, dir);
 	if (m->swiotlb && is_swiotlb_buffer(m, addr))
@@ -349,6 +371,14 @@ void dma_sync_single_nodebug(struct device *dev, dma_addr_t addr, size_t size,
 
 	if (!valid_dma_direction(dir))
 		return;
+	if (get_dma_ops(dev)) {
+		if (to_cpu)
+			get_dma_ops(dev)->sync_single_for_cpu(dev, addr, size, dir);
+		else
+			get_dma_ops(dev)->sync_single_for_device(dev, addr, size,
+								 dir);
+		return;
+	}
 	if (to_cpu) {
 		sync_for_cpu(m, addr, size, dir);
 		if (is_swiotlb_buffer(m, addr))

@@ -11,6 +11,7 @@
 #include "dmasim/linux/scatterlist.h"
 #include "kernel/dma/debug.h"
 #include "kernel/dma/direct.h"
+#include "kernel/dma/ops.h"
 
 static void unmap_first(struct device *dev, struct scatterlist *sgl, int n,
 			enum dma_data_direction dir, unsigned long attrs)
@@ -31,6 +32,8 @@ static int map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 
 	if (!dev->dma_mask || !valid_dma_direction(dir) || nents <= 0)
 		return -EINVAL;
+	if (get_dma_ops(dev))
+		return get_dma_ops(dev)->map_sg(dev, sgl, nents, dir, attrs);
 	for_each_sg(sgl, sg, nents, i) {
 		sg->dma_address = dma_map_page_nodebug(dev, sg_page(sg),
 						       sg->offset, sg->length,
@@ -60,7 +63,11 @@ void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sg, int nents,
 			enum dma_data_direction dir, unsigned long attrs)
 {
 	debug_dma_unmap_sg(dev, sg, nents, dir);
-	if (valid_dma_direction(dir) && nents > 0)
+	if (!valid_dma_direction(dir) || nents <= 0)
+		return;
+	if (get_dma_ops(dev))
+		get_dma_ops(dev)->unmap_sg(dev, sg, nents, dir, attrs);
+	else
 		unmap_first(dev, sg, nents, dir, attrs);
 }
 
@@ -91,6 +98,10 @@ void dma_sync_sg_for_cpu(struct device *dev, struct scatterlist *sgl,
 	if (!valid_dma_direction(dir))
 		return;
 	debug_dma_sync_sg(dev, sgl, nelems, dir, true);
+	if (get_dma_ops(dev)) {
+		get_dma_ops(dev)->sync_sg_for_cpu(dev, sgl, nelems, dir);
+		return;
+	}
 	for_each_sg(sgl, sg, nelems, i)
 		dma_sync_single_nodebug(dev, sg_dma_address(sg), sg_dma_len(sg),
 					dir, true);
@@ -105,6 +116,10 @@ void dma_sync_sg_for_device(struct device *dev, struct scatterlist *sgl,
 	if (!valid_dma_direction(dir))
 		return;
 	debug_dma_sync_sg(dev, sgl, nelems, dir, false);
+	if (get_dma_ops(dev)) {
+		get_dma_ops(dev)->sync_sg_for_device(dev, sgl, nelems, dir);
+		return;
+	}
 	for_each_sg(sgl, sg, nelems, i)
 		dma_sync_single_nodebug(dev, sg_dma_address(sg), sg_dma_len(sg),
 					dir, false);

@@ -298,22 +298,23 @@ static void bounce(struct machine *m, phys_addr_t tlb, size_t size,
 }
 
 phys_addr_t swiotlb_tbl_map_single(struct device *dev, phys_addr_t orig,
-				   size_t size, enum dma_data_direction dir,
+				   size_t size, size_t alloc_size,
+				   enum dma_data_direction dir,
 				   unsigned long attrs)
 {
 	struct machine *m = (struct machine *)dev->machine;
 	struct io_tlb_mem *mem = m->swiotlb;
-	unsigned long nslots = nr_slots(size);
+	unsigned long nslots = nr_slots(alloc_size);
 	int cpu = current_cpu();
 	long idx = -1;
 
 	(void)dir;
-	if (!mem || !size)
+	if (!mem || !size || alloc_size < size)
 		return DMA_MAPPING_ERROR;
 	for (unsigned int i = 0; i < mem->nareas && idx < 0; i++)
 		idx = area_find(mem, ((cpu < 0 ? 0 : (unsigned)cpu) + i) &
 					     (mem->nareas - 1),
-				orig, size, nslots);
+				orig, alloc_size, nslots);
 	if (idx < 0) {
 		atomic_fetch_add(&mem->full, 1);
 		if (!(attrs & DMA_ATTR_NO_WARN) &&

@@ -62,9 +62,12 @@ void swiotlb_destroy(struct machine *m);
 
 bool is_swiotlb_buffer(struct machine *m, phys_addr_t addr);
 bool swiotlb_force_bounce(struct machine *m);
-/* Bounce @size bytes at @orig: the pool address, or DMA_MAPPING_ERROR. */
+/* Bounce @size bytes at @orig into slots for @alloc_size (>= size)
+ * bytes: the pool address, or DMA_MAPPING_ERROR. Only @size bytes are
+ * copied, in and back. */
 phys_addr_t swiotlb_tbl_map_single(struct device *dev, phys_addr_t orig,
-				   size_t size, enum dma_data_direction dir,
+				   size_t size, size_t alloc_size,
+				   enum dma_data_direction dir,
 				   unsigned long attrs);
 void swiotlb_tbl_unmap_single(struct device *dev, phys_addr_t tlb,
 			      size_t size, enum dma_data_direction dir,
