@@ -38,6 +38,7 @@ bench: build
 	@build/dmasim bench map
 	@build/dmasim bench map -t 2
 	@build/dmasim bench map --path bounce
+	@build/dmasim bench iova
 
 test-dev:
 	cmake --workflow --preset dev

@@ -14,6 +14,8 @@ const struct bench benches[] = {
 	  bench_dma_copy },
 	{ "map", "dma_map_single + dma_unmap_single latency, as Linux's dma_map_benchmark",
 	  bench_map },
+	{ "iova", "IOVA allocator alloc+free pairs: per-CPU caches and tree, 1 and 16 pages, 1 and 2 threads",
+	  bench_iova },
 	{ NULL, NULL, NULL },
 };
 

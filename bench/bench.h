@@ -41,5 +41,6 @@ int bench_buddy(const struct bench_args *a);
 int bench_pio_vs_dma(const struct bench_args *a);
 int bench_dma_copy(const struct bench_args *a);
 int bench_map(const struct bench_args *a);
+int bench_iova(const struct bench_args *a);
 
 #endif

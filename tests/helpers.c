@@ -93,3 +93,17 @@ int test_matches(const char *text, const char *re)
 	regfree(&r);
 	return ok;
 }
+
+bool test_log_has(struct dmasim_machine *m, const char *line)
+{
+	char *log = dmasim_dmesg(m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
+	size_t n = strlen(line);
+	bool ok = false;
+
+	for (const char *p = log; p && !ok; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		ok = !strncmp(p, line, n) && (p[n] == '\n' || !p[n]);
+	if (!ok)
+		print_error("missing line: %s\n", line);
+	free(log);
+	return ok;
+}

@@ -24,6 +24,9 @@ char *test_dmesg(struct dmasim_machine *m);
 int test_line(const char *text, int n, char *buf, size_t len);
 /* Number of lines in @text. */
 int test_count_lines(const char *text);
+/* Does the machine's log (no timestamps) have @line as a whole line?
+ * Prints what is missing when not. */
+bool test_log_has(struct dmasim_machine *m, const char *line);
 /* Does @text match the POSIX extended regex @re (anchored by caller)? */
 int test_matches(const char *text, const char *re);
 

@@ -101,6 +101,9 @@ has 'DMA-API: pci 0000:00:00\.0: device driver frees DMA memory with different s
 expect 0 "" demo
 has 'the device gets 0x[0-9a-f]+$'
 has 'io_tlb_used 2,'
+has 'read  the mapped buffer at 0x[0-9a-f]+ +allowed \("for the device"\)$'
+has '^  write the same buffer +BLOCKED$'
+has 'DMAR: \[DMA Write NO_PASID\] Request device \[00:01\.0\] fault addr 0x[0-9a-f]+ \[fault reason 0x05\] PTE Write access is not set$'
 
 # PCI: lspci, the tree, devices, and bad device specs (exit 2, named)
 expect 0 "" lspci
@@ -133,6 +136,26 @@ expect 0 "" cat /sys/bus/pci/devices/0000:00:02.0/vendor
 [ "$(cat "$out")" = "0xd3a5" ] && ok || bad "sysfs vendor"
 expect 0 "" cat /proc/interrupts
 has '^ +CPU0 '
+
+# the IOMMU as on Linux
+expect 0 "" dmesg --cmdline intel_iommu=on
+has '^\[ *[0-9.]+\] DMAR: IOMMU enabled$'
+has '^\[ *[0-9.]+\] iommu: Default domain type: Translated $'
+has '^\[ *[0-9.]+\] pci 0000:01:00\.0: Adding to iommu group 3$'
+has '^\[ *[0-9.]+\] DMAR: Intel\(R\) Virtualization Technology for Directed I/O$'
+expect 0 "" ls /sys/kernel/iommu_groups/ --cmdline intel_iommu=on
+[ "$(cat "$out")" = "0
+1
+2
+3" ] && ok || bad "iommu_groups listing"
+expect 0 "" cat /sys/kernel/iommu_groups/1/type -c "intel_iommu=on iommu.strict=1"
+[ "$(cat "$out")" = "DMA" ] && ok || bad "group type strict"
+expect 1 "dmasim: cannot access '/sys/kernel/iommu_groups': No such file or directory" ls /sys/kernel/iommu_groups
+expect 0 "" -c intel_iommu=on dmatest --iterations 20
+has 'summary 20 tests, 0 failures'
+expect 0 "" --iommu none dmesg
+! grep -q DMAR "$out" && ok || bad "--iommu none still has DMAR lines"
+expect 2 "dmasim: --iommu 'amd': use intel or none" --iommu amd boot
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

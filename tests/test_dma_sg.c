@@ -23,19 +23,6 @@ static struct device *port(struct dmasim_machine *m)
 	return &pci_get_by_name((struct machine *)m, "0000:00:01.0")->dev;
 }
 
-static bool log_has(struct dmasim_machine *m, const char *line)
-{
-	char *log = dmasim_dmesg(m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
-	char want[512];
-	bool ok;
-
-	snprintf(want, sizeof(want), "\n%s\n", line);
-	ok = strstr(log, want) != NULL;
-	if (!ok)
-		print_error("missing: %s\n", line);
-	free(log);
-	return ok;
-}
 
 static void test_tables(void **state)
 {
@@ -179,25 +166,25 @@ static void test_sg_debug_checks(void **state)
 		sg_set_buf(&sgl[i], buf + i * 4096, 1000);
 	assert_int_equal(dma_map_sg(dev, sgl, 3, DMA_TO_DEVICE), 3);
 	dma_sync_sg_for_cpu(dev, sgl, 2, DMA_TO_DEVICE);
-	assert_true(log_has(m, PFX "device driver syncs DMA sg list with different entry count [map count=3] [sync count=2]"));
+	assert_true(test_log_has(m, PFX "device driver syncs DMA sg list with different entry count [map count=3] [sync count=2]"));
 	dma_unmap_sg(dev, sgl, 2, DMA_TO_DEVICE);
-	assert_true(log_has(m, PFX "device driver frees DMA sg list with different entry count [map count=3] [unmap count=2]"));
+	assert_true(test_log_has(m, PFX "device driver frees DMA sg list with different entry count [map count=3] [unmap count=2]"));
 	/* the third entry, unmapped as a single mapping */
 	dma_unmap_single(dev, sg_dma_address(&sgl[2]), 1000, DMA_TO_DEVICE);
 	snprintf(line, sizeof(line), PFX "device driver frees DMA memory with wrong function [device address=0x%016llx] [size=1000 bytes] [mapped as scather-gather] [unmapped as single]",
 		 (unsigned long long)sg_dma_address(&sgl[2]));
-	assert_true(log_has(m, line));
+	assert_true(test_log_has(m, line));
 	/* segment limits */
 	dma_set_max_seg_size(dev, 4096);
 	dma_set_seg_boundary(dev, 0xfff);
 	sg_init_table(sgl, 1);
 	sg_set_buf(sgl, buf + 100, 8192);
 	assert_int_equal(dma_map_sg(dev, sgl, 1, DMA_TO_DEVICE), 1);
-	assert_true(log_has(m, PFX "mapping sg segment longer than device claims to support [len=8192] [max=4096]"));
+	assert_true(test_log_has(m, PFX "mapping sg segment longer than device claims to support [len=8192] [max=4096]"));
 	snprintf(line, sizeof(line), PFX "mapping sg segment across boundary [start=0x%016llx] [end=0x%016llx] [boundary=0x0000000000000fff]",
 		 (unsigned long long)sg_dma_address(sgl),
 		 (unsigned long long)(sg_dma_address(sgl) + 8191));
-	assert_true(log_has(m, line));
+	assert_true(test_log_has(m, line));
 	dma_unmap_sg(dev, sgl, 1, DMA_TO_DEVICE);
 	/* the count checks fire once per segment looked at, as in Linux:
 	 * 2 (sync) + 2 (unmap) + wrong function + length + boundary */

@@ -35,6 +35,11 @@ enum dmasim_clock {
 #define DMASIM_RAM_MAX	   (4ULL << 40)
 #define DMASIM_CMDLINE_MAX 2048 /* COMMAND_LINE_SIZE on x86, with the NUL */
 
+enum dmasim_iommu {
+	DMASIM_IOMMU_INTEL = 0, /* a VT-d unit (x86); used with intel_iommu=on */
+	DMASIM_IOMMU_NONE,	/* no remapping hardware */
+};
+
 struct dmasim_config {
 	uint64_t ram_bytes;	       /* installed RAM, multiple of 1 MiB */
 	enum dmasim_platform platform;
@@ -53,6 +58,8 @@ struct dmasim_config {
 	/* Cache line size of the non-coherent platform's CPU caches, in
 	 * bytes: a power of two from 16 to 4096; 0 means 64. */
 	unsigned int cache_line;
+	/* The platform's DMA remapping hardware (x86 only). */
+	enum dmasim_iommu iommu;
 	/* Abort the process on a DMA-API debugging violation, so a test
 	 * that misuses the DMA API fails at the spot (see docs/api.md). */
 	bool dma_debug_abort;
@@ -121,6 +128,18 @@ int dmasim_phys_write(struct dmasim_machine *m, uint64_t phys,
  * as lspci reads the sysfs config file. -ENOENT, -EINVAL. */
 int dmasim_pci_config(struct dmasim_machine *m, const char *name,
 		      uint8_t *buf, size_t len);
+
+/*
+ * Make PCI function @name ("0000:00:01.0") read or write memory as a bus
+ * master at bus address @addr: through the IOMMU when one translates for
+ * it. 0; -EIO when the access fails (unsupported request: a hole, or an
+ * IOMMU fault, which the kernel logs); -EPERM when its bus mastering is
+ * off; -ENOENT for no such function.
+ */
+int dmasim_bus_read(struct dmasim_machine *m, const char *name, uint64_t addr,
+		    void *buf, size_t len);
+int dmasim_bus_write(struct dmasim_machine *m, const char *name,
+		     uint64_t addr, const void *buf, size_t len);
 
 /* The Linux struct device of PCI function @name ("0000:00:01.0"), for
  * code that uses the DMA API from outside a driver (tests, examples,

@@ -319,6 +319,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	show_exhaustion(m);
 	show_pio_vs_dma(m);
 	demo_dma_api(m);
+	demo_iommu(&cli->cfg);
 	heading("Next");
 	printf("  dmasim cat /proc/zoneinfo            watermarks and lowmem protection\n"
 	       "  dmasim --cmdline mem=2G demo         the same machine limited by mem=\n"
@@ -326,6 +327,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	       "  dmasim bench boot                    how fast a machine boots\n"
 	       "  dmasim bench pio-vs-dma              PIO against DMA, measured\n"
 	       "  dmasim bench map --path bounce       what a mapping costs, bounced\n"
+	       "  dmasim -c intel_iommu=on ls /sys/kernel/iommu_groups   IOMMU groups\n"
 	       "  dmasim cat /sys/kernel/debug/dma-api/dump   live mappings\n"
 	       "  dmasim help                          everything else\n");
 	dmasim_machine_destroy(m);

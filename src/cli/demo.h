@@ -8,5 +8,7 @@
 
 void demo_heading(const char *title);
 void demo_dma_api(struct dmasim_machine *m);
+/* Boots its own machine like @base, with intel_iommu=on. */
+void demo_iommu(const struct dmasim_config *base);
 
 #endif

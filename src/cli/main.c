@@ -61,6 +61,8 @@ const struct command commands[] = {
 	  "              -t THREADS (1-1024) -s SECONDS (1-300, default 1) -g GRANULE pages\n"
 	  "              --dir 0|1|2 (bidirectional, to device, from device; -d is --device)\n"
 	  "              -b DMA_BITS (20-64, default 64) --path direct|bounce\n"
+	  "  iova        IOVA allocator: alloc_iova_fast+free_iova_fast and alloc_iova+__free_iova\n"
+	  "              pairs, 1 and 16 pages; -t THREADS (default 1 and 2) -s SECONDS\n"
 	  "  --json      one JSON object instead of a table\n"
 	  "  'dmasim bench' with no name lists the benchmarks.\n",
 	  cmd_bench },
@@ -95,7 +97,9 @@ void print_common_help(FILE *out)
 	      "      --nodefaults     no default devices (only the host bridge)\n"
 	      "      --inline         run device engines on the doorbell write instead of\n"
 	      "                       on their own threads (deterministic, same results)\n"
-	      "      --cache-line N   CPU cache line in bytes on arm64 (default 64)\n",
+	      "      --cache-line N   CPU cache line in bytes on arm64 (default 64)\n"
+	      "      --iommu HW       DMA remapping hardware: intel (VT-d, default on x86;\n"
+	      "                       the kernel uses it with intel_iommu=on) or none\n",
 	      out);
 }
 

@@ -11,7 +11,7 @@
 #include "cli/cli.h"
 
 enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP, OPT_NODEFAULTS, OPT_INLINE,
-       OPT_CACHE_LINE };
+       OPT_CACHE_LINE, OPT_IOMMU };
 
 const struct option cli_common_opts[] = {
 	{ "ram", required_argument, NULL, 'm' },
@@ -23,6 +23,7 @@ const struct option cli_common_opts[] = {
 	{ "nodefaults", no_argument, NULL, OPT_NODEFAULTS },
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "cache-line", required_argument, NULL, OPT_CACHE_LINE },
+	{ "iommu", required_argument, NULL, OPT_IOMMU },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -138,6 +139,16 @@ int cli_common_option(struct cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_CACHE_LINE:
 		return parse_cache_line(cli, arg);
+	case OPT_IOMMU:
+		if (!strcmp(arg, "intel")) {
+			cli->cfg.iommu = DMASIM_IOMMU_INTEL;
+		} else if (!strcmp(arg, "none")) {
+			cli->cfg.iommu = DMASIM_IOMMU_NONE;
+		} else {
+			cli_error(cli, "--iommu '%s': use intel or none", arg);
+			return EXIT_USAGE;
+		}
+		return 0;
 	case OPT_JSON:
 		cli->json = true;
 		return 0;

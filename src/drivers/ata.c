@@ -774,10 +774,13 @@ static int disk_dma(struct ata_host *h, bool write, u64 lba, u8 *buf,
 	struct device *dev = &h->pdev->dev;
 	size_t len = (size_t)nsect * DISK_SECTOR_SIZE;
 	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	dma_addr_t dma = dma_map_single_attrs(dev, buf, len, dir,
-					      DMA_ATTR_NO_WARN);
+	dma_addr_t dma;
 	int ret;
 
+	/* only kernel memory can be mapped; anything else is bounced */
+	if (!virt_addr_valid(buf) || !virt_addr_valid(buf + len - 1))
+		return dma_bounced(h, write, lba, buf, nsect);
+	dma = dma_map_single_attrs(dev, buf, len, dir, DMA_ATTR_NO_WARN);
 	if (dma_mapping_error(dev, dma))
 		return dma_bounced(h, write, lba, buf, nsect);
 	ret = ata_dma_rw(h, write, lba, dma, nsect);
@@ -842,6 +845,11 @@ int dmasim_disk_submit(struct dmasim_disk *d, bool write, uint64_t lba,
 	q->h = h;
 	q->r.len = (size_t)nsect * DISK_SECTOR_SIZE;
 	q->r.dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	if (!virt_addr_valid(buf) ||
+	    !virt_addr_valid((const u8 *)buf + q->r.len - 1)) {
+		free(q);
+		return -EFAULT;
+	}
 	q->r.dma = dma_map_single_attrs(dev, buf, q->r.len, q->r.dir,
 					DMA_ATTR_NO_WARN);
 	if (dma_mapping_error(dev, q->r.dma)) {

@@ -133,6 +133,9 @@ static void append(struct machine *m, struct pci_func *fn)
 {
 	struct pci_func **p = &m->pci.list;
 
+	/* every function sits under the platform's remapping unit (a DRHD
+	 * that includes all PCI devices) */
+	fn->iommu = m->iommu_units;
 	while (*p)
 		p = &(*p)->next;
 	*p = fn;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/bus.h"
 #include "kernel/dma/debug.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
@@ -206,4 +207,30 @@ struct device *dmasim_pci_device(struct dmasim_machine *dm, const char *name)
 	struct pci_dev *p = name ? pci_get_by_name(M(dm), name) : NULL;
 
 	return p ? &p->dev : NULL;
+}
+
+static int bus_status(enum pci_status st)
+{
+	return st == PCI_STATUS_OK ? 0
+	       : st == PCI_STATUS_MASTER_ABORT ? -EPERM : -EIO;
+}
+
+int dmasim_bus_read(struct dmasim_machine *dm, const char *name, uint64_t addr,
+		    void *buf, size_t len)
+{
+	struct pci_dev *p = name ? pci_get_by_name(M(dm), name) : NULL;
+
+	if (!p)
+		return -ENOENT;
+	return bus_status(bus_read(p->hw, addr, buf, len, NULL));
+}
+
+int dmasim_bus_write(struct dmasim_machine *dm, const char *name,
+		     uint64_t addr, const void *buf, size_t len)
+{
+	struct pci_dev *p = name ? pci_get_by_name(M(dm), name) : NULL;
+
+	if (!p)
+		return -ENOENT;
+	return bus_status(bus_write(p->hw, addr, buf, len, NULL));
 }

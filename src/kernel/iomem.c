@@ -56,6 +56,8 @@ int iomem_init(struct machine *m)
 			win = 0xc0000000;
 		err = add(m, win, 0xfebfffff, "PCI Bus 0000:00");
 	}
+	if (!err && m->iommu_units)
+		err = add(m, 0xfed90000ULL, 0xfed90fffULL, "dmar0");
 	for (size_t i = 0; i < sizeof(kernel_sections) / sizeof(kernel_sections[0]) && !err; i++)
 		err = add(m, kernel_sections[i].start, kernel_sections[i].end,
 			  kernel_sections[i].name);

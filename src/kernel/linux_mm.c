@@ -141,3 +141,12 @@ int get_order(unsigned long size)
 	}
 	return order;
 }
+
+bool virt_addr_valid(const volatile void *addr)
+{
+	struct machine *m = current_machine();
+	const volatile uint8_t *a = addr;
+
+	return m && a >= m->ram.cpu && a < m->ram.cpu + m->ram.span &&
+	       ram_contains(&m->ram, (uint64_t)(a - m->ram.cpu), 1);
+}

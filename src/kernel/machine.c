@@ -9,7 +9,9 @@
 #include "kernel/cache_debugfs.h"
 #include "kernel/dma/debug.h"
 #include "kernel/dma/swiotlb.h"
+#include "kernel/iommu/intel.h"
 #include "kernel/iommu/policy.h"
+#include "hw/vtd.h"
 #include "kernel/pci_sysfs.h"
 
 #include <errno.h>
@@ -145,6 +147,37 @@ static int enough_memory(struct machine *m, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/* The platform's remapping hardware: one VT-d unit covering every PCI
+ * function (a DRHD with INCLUDE_PCI_ALL) on x86 unless --iommu none. */
+static int iommu_units_create(struct machine *m, char *err, size_t errlen)
+{
+	struct iommu_unit *u;
+	int ret;
+
+	if (m->cfg.platform != DMASIM_PLATFORM_X86 ||
+	    m->cfg.iommu == DMASIM_IOMMU_NONE)
+		return 0;
+	ret = vtd_create(m, DMAR_REG_BASE, NULL, &u);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the VT-d unit: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	u->next = m->iommu_units;
+	m->iommu_units = u;
+	return 0;
+}
+
+static void iommu_units_destroy(struct machine *m)
+{
+	while (m->iommu_units) {
+		struct iommu_unit *u = m->iommu_units;
+
+		m->iommu_units = u->next;
+		vtd_destroy(u);
+	}
+}
+
 static int boot(struct machine *m, char *err, size_t errlen)
 {
 	int ret;
@@ -172,9 +205,13 @@ static int boot(struct machine *m, char *err, size_t errlen)
 	if (!ret)
 		ret = irq_init(m);
 	if (!ret)
+		intel_dmar_table_init(m);
+	if (!ret)
 		ret = pci_subsys_init(m);
 	if (!ret)
 		iommu_policy_print(m);
+	if (!ret)
+		ret = intel_iommu_init(m);
 	if (!ret)
 		ret = swiotlb_late_init(m);
 	if (!ret)
@@ -252,8 +289,10 @@ int dmasim_machine_create(const struct dmasim_config *cfg,
 			 strerror(-ret));
 		goto fail;
 	}
-	ret = pci_fabric_init(m, cfg->devices, cfg->nr_devices, cfg->nodefaults,
-			      err, errlen);
+	ret = iommu_units_create(m, err, errlen);
+	if (!ret)
+		ret = pci_fabric_init(m, cfg->devices, cfg->nr_devices,
+				      cfg->nodefaults, err, errlen);
 	if (ret)
 		goto fail;
 	{
@@ -289,9 +328,12 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 		struct cpu_ctx save;
 
 		cpu_ctx_switch(m, &save);
+		pci_unbind_drivers(m);
+		intel_iommu_exit(m);
 		iommu_groups_free(m);
 		pci_subsys_exit(m);
 		pci_fabric_destroy(m);
+		iommu_units_destroy(m);
 		irq_destroy(m);
 		cpu_ctx_restore(&save);
 		swiotlb_destroy(m);

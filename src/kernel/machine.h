@@ -31,6 +31,8 @@
 struct io_tlb_mem;
 struct dma_debug;
 struct iommu_device;
+struct iommu_unit;
+struct intel_iommu;
 
 struct machine {
 	struct dmasim_config cfg;
@@ -59,6 +61,9 @@ struct machine {
 	struct iommu_groups iommu_groups;
 	struct iommu_policy iommu_policy;
 	struct iommu_device *iommu_dev;	/* the registered IOMMU driver */
+	struct iommu_unit *iommu_units;	/* hardware: remapping units */
+	struct intel_iommu *intel_iommu; /* the intel-iommu driver's unit */
+	bool intel_iommu_on, intel_sp_off; /* intel_iommu= */
 	struct dma_pools dma_pools;	/* every dma_pool, for sysfs */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */

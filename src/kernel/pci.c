@@ -202,8 +202,7 @@ void pci_bind_drivers(struct machine *m)
 	}
 }
 
-/* The host bridge's memory window below 4 GiB, as /proc/iomem has it. */
-static uint64_t pci_window_start(struct machine *m)
+uint64_t pci_window_start(struct machine *m)
 {
 	for (struct resource *r = m->iomem.child; r; r = r->sibling)
 		if (r->start >= 0xc0000000ULL && r->name &&
@@ -224,7 +223,7 @@ int pci_subsys_init(struct machine *m)
 	return scan_bus(m, 0);
 }
 
-void pci_subsys_exit(struct machine *m)
+void pci_unbind_drivers(struct machine *m)
 {
 	for (unsigned int i = m->pcik.nr; i-- > 0;) {
 		struct pci_dev *p = &m->pcik.devs[i]->pdev;
@@ -236,6 +235,11 @@ void pci_subsys_exit(struct machine *m)
 		p->driver = NULL;
 		p->dev.driver = NULL;
 	}
+}
+
+void pci_subsys_exit(struct machine *m)
+{
+	pci_unbind_drivers(m);
 	for (unsigned int i = 0; i < m->pcik.nr; i++)
 		free(m->pcik.devs[i]);
 	free(m->pcik.devs);

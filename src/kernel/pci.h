@@ -7,6 +7,8 @@
 #ifndef DMASIM_KERNEL_PCI_H
 #define DMASIM_KERNEL_PCI_H
 
+#include <stdint.h>
+
 #include "dmasim/linux/pci.h"
 #include "kernel/pci_sysfs.h"
 
@@ -39,9 +41,14 @@ struct pci_kernel {
 int pci_subsys_init(struct machine *m);
 /* Probe the built-in drivers on the functions they match. */
 void pci_bind_drivers(struct machine *m);
+/* Remove every driver (before the IOMMU goes away). */
+void pci_unbind_drivers(struct machine *m);
 void pci_subsys_exit(struct machine *m);
 struct kpci *kpci_of(struct pci_dev *pdev);
 struct pci_dev *pci_get_by_name(struct machine *m, const char *name);
+/* Where the host bridge's memory window below 4 GiB starts (it ends at
+ * 0xfebfffff), as /proc/iomem has it. */
+uint64_t pci_window_start(struct machine *m);
 /* Built-in drivers, in binding order. */
 extern const struct pci_driver *const pci_builtin_drivers[];
 

@@ -38,6 +38,7 @@ struct device {
 	void *dma_private;		 /* the DMA layer's state */
 	struct iommu_domain *iommu_domain; /* attached domain, if any */
 	const struct dma_map_ops *dma_ops; /* NULL: dma-direct */
+	bool dma_iommu_64bit;		 /* IOVAs above 4 GiB from now on */
 };
 
 const char *dev_name(const struct device *dev);

@@ -10,4 +10,9 @@ struct machine;
 struct iommu_domain *iommu_domain_alloc_type(struct machine *m,
 					     unsigned int type);
 
+/* Groups, default domains and DMA ops for every PCI function (when an
+ * IOMMU driver has registered); and their teardown. */
+int iommu_probe_devices(struct machine *m);
+void iommu_release_devices(struct machine *m);
+
 #endif

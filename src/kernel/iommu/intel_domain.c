@@ -1,0 +1,306 @@
+/*
+ * intel-iommu domains: second-level page tables in RAM in the VT-d
+ * format (4 levels for 48-bit, 512 entries of 8 bytes, read and write
+ * bits, 2 MiB and 1 GiB superpages unless sp_off), context entries for
+ * every requester ID a device uses (its own and a PCIe-to-PCI bridge's
+ * alias), page-selective IOTLB invalidation for the range an unmap
+ * gathered (domain-selective when it is large), and pass-through context
+ * entries for identity domains.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmasim/hw/vtd.h"
+#include "dmasim/linux/pci.h"
+#include "hw/pci.h"
+#include "kernel/iommu/intel.h"
+#include "kernel/machine.h"
+#include "kernel/page_alloc.h"
+
+#define LEVELS 4
+
+struct dmar_domain {
+	struct iommu_domain domain;
+	struct intel_iommu *iu;
+	uint16_t did;
+	uint64_t pgd;		/* top-level table (phys) */
+	pthread_mutex_t lock;	/* the tables */
+};
+
+static struct dmar_domain *dd(struct iommu_domain *d)
+{
+	return (struct dmar_domain *)d;
+}
+
+static uint64_t *table(struct dmar_domain *d, uint64_t phys)
+{
+	return (uint64_t *)(d->iu->m->ram.cpu + phys);
+}
+
+/* The unit walks the tables from device threads with 64-bit atomic
+ * loads: entries are stored the same way (single-copy atomic). */
+static void set_entry(uint64_t *e, uint64_t v)
+{
+	__atomic_store_n(e, v, __ATOMIC_RELEASE);
+}
+
+static uint64_t zpage(struct machine *m)
+{
+	struct page *p = mm_alloc_pages(m, GFP_KERNEL | __GFP_ZERO, 0);
+
+	return p ? (uint64_t)(p - m->mm.mem_map) << PAGE_SHIFT : 0;
+}
+
+static struct iommu_domain *intel_domain_alloc(unsigned int type)
+{
+	struct machine *m = current_machine();
+	struct intel_iommu *iu = intel_iommu_of(m);
+	struct dmar_domain *d;
+
+	if (!iu)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->iu = iu;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_lock(&iu->lock);
+	d->did = (uint16_t)iu->did_next++;
+	pthread_mutex_unlock(&iu->lock);
+	if (type != IOMMU_DOMAIN_IDENTITY && type != IOMMU_DOMAIN_BLOCKED) {
+		d->pgd = zpage(m);
+		if (!d->pgd) {
+			free(d);
+			return NULL;
+		}
+	}
+	d->domain.pgsize_bitmap = iu->sp_off ? VTD_PAGE_SIZE
+					     : VTD_PAGE_SIZE | (1ULL << 21) |
+						       (1ULL << 30);
+	d->domain.geometry.aperture_start = 0;
+	d->domain.geometry.aperture_end = (1ULL << VTD_HAW) - 1;
+	d->domain.geometry.force_aperture = true;
+	return &d->domain;
+}
+
+/* Free the tables below @phys at @level (level 1 holds only leaves). */
+static void free_tables(struct dmar_domain *d, uint64_t phys, int level)
+{
+	struct machine *m = d->iu->m;
+	uint64_t *t = table(d, phys);
+
+	for (int i = 0; level > 1 && i < VTD_PTES_PER_TABLE; i++)
+		if ((t[i] & (VTD_PTE_R | VTD_PTE_W)) && !(t[i] & VTD_PTE_PS))
+			free_tables(d, t[i] & VTD_PTE_ADDR_MASK, level - 1);
+	mm_free_pages(m, &m->mm.mem_map[phys >> PAGE_SHIFT], 0);
+}
+
+static void intel_domain_free(struct iommu_domain *dom)
+{
+	struct dmar_domain *d = dd(dom);
+
+	if (d->pgd)
+		free_tables(d, d->pgd, LEVELS);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* The requester IDs a device's transactions carry. */
+static int sids(struct device *dev, uint16_t out[2])
+{
+	struct pci_func *fn = to_pci_dev(dev)->hw;
+	int n = 0;
+
+	out[n++] = (uint16_t)(fn->bus << 8 | fn->devfn);
+	if (pci_requester_id(fn) != out[0])
+		out[n++] = pci_requester_id(fn);
+	return n;
+}
+
+static int intel_attach(struct iommu_domain *dom, struct device *dev)
+{
+	struct dmar_domain *d = dd(dom);
+	uint16_t s[2];
+	int n = sids(dev, s), ret = 0;
+
+	if (dom->type == IOMMU_DOMAIN_BLOCKED) {
+		for (int i = 0; i < n; i++)
+			intel_context_clear(d->iu, s[i]);
+		return 0;
+	}
+	for (int i = 0; i < n && !ret; i++)
+		ret = intel_context_set(d->iu, s[i], d->did, d->pgd,
+					dom->type == IOMMU_DOMAIN_IDENTITY);
+	return ret;
+}
+
+static void intel_detach(struct iommu_domain *dom, struct device *dev)
+{
+	uint16_t s[2];
+	int n = sids(dev, s);
+
+	for (int i = 0; i < n; i++)
+		intel_context_clear(dd(dom)->iu, s[i]);
+}
+
+static int leaf_level(size_t pgsize)
+{
+	return pgsize >= (1UL << 30) ? 3 : pgsize >= (1UL << 21) ? 2 : 1;
+}
+
+/* The entry for @iova at @level, creating tables above it. */
+static uint64_t *pte_at(struct dmar_domain *d, unsigned long iova, int level,
+			bool create)
+{
+	uint64_t phys = d->pgd;
+
+	for (int l = LEVELS; l > level; l--) {
+		uint64_t *t = table(d, phys), *e = &t[VTD_PTE_INDEX(iova, l)];
+
+		if (!(*e & (VTD_PTE_R | VTD_PTE_W))) {
+			uint64_t next;
+
+			if (!create || !(next = zpage(d->iu->m)))
+				return NULL;
+			set_entry(e, next | VTD_PTE_R | VTD_PTE_W);
+		} else if (*e & VTD_PTE_PS) {
+			return NULL; /* inside a superpage */
+		}
+		phys = *e & VTD_PTE_ADDR_MASK;
+	}
+	return &table(d, phys)[VTD_PTE_INDEX(iova, level)];
+}
+
+static int intel_map_pages(struct iommu_domain *dom, unsigned long iova,
+			   phys_addr_t pa, size_t pgsize, size_t count,
+			   int prot, gfp_t gfp, size_t *mapped)
+{
+	struct dmar_domain *d = dd(dom);
+	int level = leaf_level(pgsize), ret = 0;
+	uint64_t bits = (prot & IOMMU_READ ? VTD_PTE_R : 0) |
+			(prot & IOMMU_WRITE ? VTD_PTE_W : 0) |
+			(level > 1 ? VTD_PTE_PS : 0);
+
+	(void)gfp;
+	*mapped = 0;
+	if (!bits)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t *e = pte_at(d, iova + i * pgsize, level, true);
+
+		if (!e) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (*e & (VTD_PTE_R | VTD_PTE_W)) {
+			ret = -EEXIST;
+			break;
+		}
+		set_entry(e, ((pa + i * pgsize) & VTD_PTE_ADDR_MASK) | bits);
+		*mapped += pgsize;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static size_t intel_unmap_pages(struct iommu_domain *dom, unsigned long iova,
+				size_t pgsize, size_t count,
+				struct iommu_iotlb_gather *g)
+{
+	struct dmar_domain *d = dd(dom);
+	int level = leaf_level(pgsize);
+	size_t done = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t *e = pte_at(d, iova + done, level, false);
+
+		if (!e || !(*e & (VTD_PTE_R | VTD_PTE_W)))
+			break;
+		set_entry(e, 0);
+		done += pgsize;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (done) {
+		if (iova < g->start)
+			g->start = iova;
+		if (iova + done - 1 > g->end)
+			g->end = iova + done - 1;
+	}
+	return done;
+}
+
+static void intel_flush_all(struct iommu_domain *dom)
+{
+	qi_flush_iotlb(dd(dom)->iu, dd(dom)->did, 0, 0, 2);
+}
+
+/* Page-selective for the gathered range (2^AM pages, aligned), domain-
+ * selective when that would exceed the unit's MAMV. */
+static void intel_iotlb_sync(struct iommu_domain *dom,
+			     struct iommu_iotlb_gather *g)
+{
+	struct dmar_domain *d = dd(dom);
+	unsigned long start = g->start & ~(VTD_PAGE_SIZE - 1);
+	unsigned long pages, am = 0;
+
+	if (g->start > g->end)
+		return;
+	pages = ((g->end - start) >> VTD_PAGE_SHIFT) + 1;
+	while ((1UL << am) < pages ||
+	       (start & (((1UL << am) << VTD_PAGE_SHIFT) - 1)))
+		am++;
+	if (am > VTD_CAP_MAMV(d->iu->cap))
+		qi_flush_iotlb(d->iu, d->did, 0, 0, 2);
+	else
+		qi_flush_iotlb(d->iu, d->did,
+			       start & ~(((1UL << am) << VTD_PAGE_SHIFT) - 1),
+			       (unsigned int)am, 3);
+}
+
+static phys_addr_t intel_iova_to_phys(struct iommu_domain *dom,
+				      dma_addr_t iova)
+{
+	struct dmar_domain *d = dd(dom);
+	phys_addr_t pa = 0;
+
+	if (!d->pgd)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	for (int level = 1; level <= 3 && !pa; level++) {
+		uint64_t *e = pte_at(d, iova, level, false);
+
+		if (e && (*e & (VTD_PTE_R | VTD_PTE_W)) &&
+		    (level == 1 || (*e & VTD_PTE_PS)))
+			pa = (*e & VTD_PTE_ADDR_MASK) +
+			     (iova & ((1ULL << VTD_LEVEL_SHIFT(level)) - 1));
+	}
+	pthread_mutex_unlock(&d->lock);
+	return pa;
+}
+
+static bool intel_capable(struct device *dev, enum iommu_cap cap)
+{
+	(void)dev;
+	return cap == IOMMU_CAP_CACHE_COHERENCY || cap == IOMMU_CAP_DEFERRED_FLUSH;
+}
+
+static const struct iommu_domain_ops intel_domain_ops = {
+	.attach_dev = intel_attach,
+	.detach_dev = intel_detach,
+	.map_pages = intel_map_pages,
+	.unmap_pages = intel_unmap_pages,
+	.flush_iotlb_all = intel_flush_all,
+	.iotlb_sync = intel_iotlb_sync,
+	.iova_to_phys = intel_iova_to_phys,
+	.free = intel_domain_free,
+};
+
+const struct iommu_ops intel_iommu_ops = {
+	.capable = intel_capable,
+	.domain_alloc = intel_domain_alloc,
+	.pgsize_bitmap = VTD_PAGE_SIZE | (1ULL << 21) | (1ULL << 30),
+	.default_domain_ops = &intel_domain_ops,
+};

@@ -1,0 +1,1 @@
+dmasim_test(test_intel_iommu LABELS "threads;memcheck")

@@ -1,0 +1,245 @@
+/*
+ * intel_iommu=on end to end: the boot lines as Linux 6.1 prints them,
+ * groups and their sysfs, default domain types per policy, a device that
+ * reaches only what was mapped for it with the permissions of the
+ * direction, DMAR fault lines for blocked reads and writes, the lazy
+ * window that strict mode closes, pass-through with iommu=pt, and the
+ * dmac and disk drivers working unchanged through the IOMMU.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmasim/disk.h"
+#include "dmasim/linux/dma-mapping.h"
+#include "dmasim/linux/mm.h"
+#include "helpers.h"
+#include "hw/bus.h"
+#include "hw/pci.h"
+#include "kernel/iommu/dma-iommu.h"
+#include "kernel/machine.h"
+
+static struct dmasim_machine *boot_iommu(const char *cmdline)
+{
+	return test_boot(GiB(8), cmdline);
+}
+
+
+static void test_boot_lines(void **state)
+{
+	struct dmasim_machine *m = boot_iommu("intel_iommu=on");
+	char *log = dmasim_dmesg(m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
+	const char *order[] = {
+		"\nDMAR: IOMMU enabled\n",
+		"\nDMAR: Host address width 48\n",
+		"\nDMAR: DRHD base: 0x000000fed90000 flags: 0x1\n",
+		"\nDMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap ",
+		"\niommu: Default domain type: Translated \n",
+		"\niommu: DMA domain TLB invalidation policy: lazy mode \n",
+		"\nDMAR: No RMRR found\n",
+		"\nDMAR: dmar0: Using Queued invalidation\n",
+		"\npci 0000:00:00.0: Adding to iommu group 0\n",
+		"\npci 0000:01:00.0: Adding to iommu group 3\n",
+		"\nDMAR: Intel(R) Virtualization Technology for Directed I/O\n",
+		"\nPCI-DMA: Using software bounce buffering for IO (SWIOTLB)\n",
+	};
+	const char *at = log;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const char *p = strstr(at, order[i]);
+
+		if (!p)
+			fail_msg("missing or out of order: %s", order[i]);
+		at = p + 1;
+	}
+	free(log);
+	dmasim_machine_destroy(m);
+	/* without intel_iommu=on: the table lines only */
+	m = boot_iommu(NULL);
+	log = test_dmesg(m);
+	assert_non_null(strstr(log, "DMAR: dmar0: reg_base_addr fed90000"));
+	assert_null(strstr(log, "IOMMU enabled"));
+	assert_null(strstr(log, "iommu group"));
+	free(log);
+	dmasim_machine_destroy(m);
+	m = boot_iommu("intel_iommu=on,sp_off,bogus");
+	assert_true(test_log_has(m, "DMAR: Disable supported super page"));
+	assert_true(test_log_has(m, "DMAR: Unknown option - 'bogus'"));
+	dmasim_machine_destroy(m);
+}
+
+static char *read_s(struct dmasim_machine *m, const char *path)
+{
+	return test_read(m, path);
+}
+
+static void test_groups_and_types(void **state)
+{
+	static const struct {
+		const char *cmdline, *type;
+	} cases[] = {
+		{ "intel_iommu=on", "DMA-FQ\n" },
+		{ "intel_iommu=on iommu.strict=1", "DMA\n" },
+		{ "intel_iommu=on iommu=pt", "identity\n" },
+		{ "intel_iommu=on iommu.passthrough=0 iommu.strict=0", "DMA-FQ\n" },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct dmasim_machine *m = boot_iommu(cases[c].cmdline);
+		char **names, *s;
+		size_t n;
+
+		assert_int_equal(dmasim_list(m, "/sys/kernel/iommu_groups", &names, &n), 0);
+		assert_int_equal(n, 4);
+		dmasim_free_names(names, n);
+		assert_int_equal(dmasim_list(m, "/sys/kernel/iommu_groups/3/devices",
+					     &names, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(names[0], "0000:01:00.0");
+		dmasim_free_names(names, n);
+		s = read_s(m, "/sys/kernel/iommu_groups/2/type");
+		assert_string_equal(s, cases[c].type);
+		free(s);
+		s = read_s(m, "/sys/kernel/iommu_groups/0/reserved_regions");
+		assert_string_equal(s, "0x00000000fee00000 0x00000000feefffff msi\n");
+		free(s);
+		s = read_s(m, "/sys/class/iommu/dmar0/intel-iommu/address");
+		assert_string_equal(s, "fed90000\n");
+		free(s);
+		dmasim_machine_destroy(m);
+	}
+}
+
+struct dev_fx {
+	struct dmasim_machine *m;
+	struct pci_func *fn;
+	struct device *dev;
+};
+
+static void dev_fx(struct dev_fx *f, const char *cmdline)
+{
+	f->m = boot_iommu(cmdline);
+	f->fn = pci_find_id((struct machine *)f->m, "rp0");
+	f->dev = dmasim_pci_device(f->m, "0000:00:01.0");
+	pci_cfg_write(f->fn, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+}
+
+static void test_confinement_and_faults(void **state)
+{
+	struct dev_fx f;
+	struct page *pg;
+	char *buf, got[8], line[200];
+	dma_addr_t a;
+	size_t done;
+
+	(void)state;
+	dev_fx(&f, "intel_iommu=on iommu.strict=1");
+	pg = alloc_pages(GFP_KERNEL, 0);
+	buf = page_address(pg);
+	strcpy(buf, "mapped");
+	a = dma_map_single(f.dev, buf, 64, DMA_TO_DEVICE);
+	assert_int_equal(dma_mapping_error(f.dev, a), 0);
+	assert_true(a != page_to_phys(pg));
+	assert_int_equal(bus_read(f.fn, a, got, 7, &done), PCI_STATUS_OK);
+	assert_string_equal(got, "mapped");
+	/* TO_DEVICE is read-only for the device: a write faults */
+	assert_int_equal(bus_write(f.fn, a, "x", 1, &done), PCI_STATUS_UR);
+	assert_true(test_log_has(f.m, "DMAR: DRHD: handling fault status reg 2"));
+	snprintf(line, sizeof(line), "DMAR: [DMA Write NO_PASID] Request device [00:01.0] fault addr 0x%llx [fault reason 0x05] PTE Write access is not set",
+		 (unsigned long long)(a & ~0xfffULL));
+	assert_true(test_log_has(f.m, line));
+	/* the physical address is not a way around it */
+	assert_int_equal(bus_read(f.fn, page_to_phys(pg), got, 1, &done),
+			 PCI_STATUS_UR);
+	snprintf(line, sizeof(line), "DMAR: [DMA Read NO_PASID] Request device [00:01.0] fault addr 0x%llx [fault reason 0x06] PTE Read access is not set",
+		 (unsigned long long)page_to_phys(pg));
+	assert_true(test_log_has(f.m, line));
+	/* strict: after unmap the device is refused at once */
+	dma_unmap_single(f.dev, a, 64, DMA_TO_DEVICE);
+	assert_int_equal(bus_read(f.fn, a, got, 1, &done), PCI_STATUS_UR);
+	assert_true(strcmp(buf, "mapped") == 0); /* nothing was written */
+	__free_pages(pg, 0);
+	dmasim_machine_destroy(f.m);
+}
+
+/* Lazy mode: an unmapped page stays reachable through the IOTLB until
+ * the flush queue flushes; strict mode has no such window. */
+static void test_lazy_window(void **state)
+{
+	struct dev_fx f;
+	struct page *pg;
+	dma_addr_t a;
+	size_t done;
+	char got;
+
+	(void)state;
+	dev_fx(&f, "intel_iommu=on");
+	pg = alloc_pages(GFP_KERNEL, 0);
+	*(char *)page_address(pg) = 's';
+	a = dma_map_single(f.dev, page_address(pg), 64, DMA_BIDIRECTIONAL);
+	assert_int_equal(bus_read(f.fn, a, &got, 1, &done), PCI_STATUS_OK);
+	dma_unmap_single(f.dev, a, 64, DMA_BIDIRECTIONAL);
+	/* the stale IOTLB entry still answers */
+	assert_int_equal(bus_read(f.fn, a, &got, 1, &done), PCI_STATUS_OK);
+	assert_int_equal(got, 's');
+	iommu_dma_flush_fq(f.dev->iommu_domain);
+	assert_int_equal(bus_read(f.fn, a, &got, 1, &done), PCI_STATUS_UR);
+	__free_pages(pg, 0);
+	dmasim_machine_destroy(f.m);
+}
+
+static void test_passthrough(void **state)
+{
+	struct dev_fx f;
+	struct page *pg;
+	dma_addr_t a;
+	size_t done;
+	char got;
+
+	(void)state;
+	dev_fx(&f, "intel_iommu=on iommu=pt");
+	pg = alloc_pages(GFP_KERNEL | GFP_DMA32, 0);
+	*(char *)page_address(pg) = 'p';
+	a = dma_map_single(f.dev, page_address(pg), 64, DMA_TO_DEVICE);
+	assert_int_equal(a, page_to_phys(pg)); /* dma-direct */
+	assert_int_equal(bus_read(f.fn, a, &got, 1, &done), PCI_STATUS_OK);
+	assert_int_equal(got, 'p');
+	dma_unmap_single(f.dev, a, 64, DMA_TO_DEVICE);
+	__free_pages(pg, 0);
+	dmasim_machine_destroy(f.m);
+}
+
+static void test_drivers_through_iommu(void **state)
+{
+	struct dmasim_machine *m = boot_iommu("intel_iommu=on");
+	struct dmasim_disk *d = dmasim_disk_find(m, "disk0");
+	unsigned char *w = malloc(8192), *r = calloc(1, 8192);
+
+	(void)state;
+	assert_non_null(d);
+	for (int i = 0; i < 8192; i++)
+		w[i] = (unsigned char)(i * 13);
+	assert_int_equal(dmasim_disk_write(d, 8, w, 16, DMASIM_DMA), 0);
+	assert_int_equal(dmasim_disk_read(d, 8, r, 16, DMASIM_DMA), 0);
+	assert_memory_equal(r, w, 8192);
+	free(w);
+	free(r);
+	assert_int_equal(dmasim_dma_debug_errors(m), 0);
+	dmasim_machine_destroy(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_boot_lines),
+		cmocka_unit_test(test_groups_and_types),
+		cmocka_unit_test(test_confinement_and_faults),
+		cmocka_unit_test(test_lazy_window),
+		cmocka_unit_test(test_passthrough),
+		cmocka_unit_test(test_drivers_through_iommu),
+	};
+
+	return cmocka_run_group_tests_name("intel_iommu", tests, NULL, NULL);
+}
