@@ -5,8 +5,10 @@
  * three lines, plus the figures in nanoseconds and as JSON.
  *
  * Paths: "direct" (the device's mask, default 64 bits, reaches the
- * buffer) and "bounce" (swiotlb=force: every mapping is copied through
- * the pool). Speed is taken with dma_debug=off, as Linux's benchmark runs
+ * buffer), "bounce" (swiotlb=force: every mapping is copied through the
+ * pool), "iommu-lazy" and "iommu-strict" (intel_iommu=on with the flush
+ * queue or synchronous invalidation); with intel_iommu=on given by hand
+ * the path is named after the device's domain type. Speed is taken with dma_debug=off, as Linux's benchmark runs
  * on production kernels; a second run with DMA-API debugging on tells
  * what it costs.
  *
@@ -121,6 +123,7 @@ static void *map_thread_run(void *arg)
 struct map_result {
 	double map_ns, unmap_ns, map_sd, unmap_sd;
 	int failed;
+	char path[16];
 };
 
 static struct dmasim_machine *boot(const struct bench_args *a, bool debug)
@@ -130,15 +133,36 @@ static struct dmasim_machine *boot(const struct bench_args *a, bool debug)
 	char line[DMASIM_CMDLINE_MAX], err[256];
 	bool bounce = a->path && !strcmp(a->path, "bounce");
 
-	snprintf(line, sizeof(line), "%s%s%s%s", cfg.cmdline ? cfg.cmdline : "",
+	const char *iommu = !a->path ? ""
+			    : !strcmp(a->path, "iommu-lazy") ? "intel_iommu=on iommu.strict=0"
+			    : !strcmp(a->path, "iommu-strict") ? "intel_iommu=on iommu.strict=1"
+							       : "";
+
+	snprintf(line, sizeof(line), "%s%s%s%s%s", cfg.cmdline ? cfg.cmdline : "",
 		 cfg.cmdline ? " " : "", debug ? "" : "dma_debug=off ",
-		 bounce ? "swiotlb=force" : "");
+		 bounce ? "swiotlb=force" : "", iommu);
 	cfg.cmdline = line;
 	if (dmasim_machine_create(&cfg, &m, err, sizeof(err))) {
 		fprintf(stderr, "dmasim bench: cannot boot: %s\n", err);
 		return NULL;
 	}
 	return m;
+}
+
+/* What the device's DMA goes through, from its IOMMU group's type. */
+static void path_of(struct dmasim_machine *m, const struct bench_args *a,
+		    char *out, size_t len)
+{
+	char *type = NULL;
+
+	snprintf(out, len, "%s", a->path && !strncmp(a->path, "bounce", 6)
+					 ? "bounce" : "direct");
+	if (dmasim_read(m, "/sys/kernel/iommu_groups/0/type", &type, NULL))
+		return;
+	snprintf(out, len, "%s", !strcmp(type, "DMA-FQ\n") ? "iommu-lazy"
+				 : !strcmp(type, "DMA\n")  ? "iommu-strict"
+							   : "iommu-pt");
+	free(type);
 }
 
 static int run(const struct bench_args *a, bool debug, struct map_result *r)
@@ -151,10 +175,10 @@ static int run(const struct bench_args *a, bool debug, struct map_result *r)
 	struct device *dev;
 	struct stats map = { 0 }, unmap = { 0 };
 
-	memset(r, 0, sizeof(*r));
 	if (!m)
 		return 1;
 	dev = dmasim_pci_device(m, "0000:00:00.0");
+	path_of(m, a, r->path, sizeof(r->path));
 	dmasim_enter(NULL);
 	if (!dev || dma_set_mask(dev, DMA_BIT_MASK(a->bits ? a->bits : 64))) {
 		fprintf(stderr, "map_benchmark: failed to set dma_mask on device %s\n",
@@ -202,12 +226,13 @@ static const char *dir_name(int dir)
 
 int bench_map(const struct bench_args *a)
 {
-	struct map_result r, dbg;
-	const char *path = a->path ? a->path : "direct";
+	struct map_result r = { 0 }, dbg = { 0 };
+	const char *path;
 	unsigned int n = a->threads ? a->threads : 1;
 
 	if (run(a, false, &r) || run(a, true, &dbg))
 		return 1;
+	path = r.path;
 	if (a->json) {
 		fprintf(a->out,
 			"{\"path\":\"%s\",\"map_ns\":%.1f,\"unmap_ns\":%.1f,\"map_sd_ns\":%.1f,\"unmap_sd_ns\":%.1f,\"threads\":%u,\"granule\":%u,\"dir\":\"%s\",\"dma_debug_map_ns\":%.1f,\"dma_debug_unmap_ns\":%.1f}\n",

@@ -58,8 +58,10 @@ static int bench_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	char *end;
 
 	if (opt == OPT_PATH) {
-		if (strcmp(arg, "direct") && strcmp(arg, "bounce")) {
-			cli_error(cli, "--path '%s': use direct or bounce", arg);
+		if (strcmp(arg, "direct") && strcmp(arg, "bounce") &&
+		    strcmp(arg, "iommu-lazy") && strcmp(arg, "iommu-strict")) {
+			cli_error(cli, "--path '%s': use direct, bounce, iommu-lazy or iommu-strict",
+				  arg);
 			return EXIT_USAGE;
 		}
 		a->path = arg;
