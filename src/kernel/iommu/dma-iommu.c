@@ -55,7 +55,8 @@ struct iommu_dma_cookie {
 	pthread_t timer;
 	pthread_mutex_t tlock;
 	pthread_cond_t tcond;
-	bool armed, stop, has_timer;
+	_Atomic bool armed;
+	bool stop, has_timer;
 	struct timespec deadline;
 	_Atomic unsigned long fq_queued, fq_flushes, strict_syncs, bounced;
 };
@@ -104,6 +105,8 @@ static bool fq_full(const struct iova_fq *fq)
 
 static void fq_arm(struct iommu_dma_cookie *c)
 {
+	if (atomic_load_explicit(&c->armed, memory_order_acquire))
+		return; /* the timer will flush what is queued now */
 	pthread_mutex_lock(&c->tlock);
 	if (!c->armed) {
 		clock_gettime(CLOCK_MONOTONIC, &c->deadline);

@@ -149,7 +149,32 @@ static int leaf_level(size_t pgsize)
 	return pgsize >= (1UL << 30) ? 3 : pgsize >= (1UL << 21) ? 2 : 1;
 }
 
-/* The entry for @iova at @level, creating tables above it. */
+static uint64_t get_entry(const uint64_t *e)
+{
+	return __atomic_load_n(e, __ATOMIC_ACQUIRE);
+}
+
+/* Install a new table below @e unless another thread got there first. */
+static bool install_table(struct dmar_domain *d, uint64_t *e)
+{
+	struct machine *m = d->iu->m;
+	uint64_t next = zpage(m), expected = 0;
+
+	if (!next)
+		return false;
+	if (!__atomic_compare_exchange_n(e, &expected,
+					 next | VTD_PTE_R | VTD_PTE_W, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		mm_free_pages(m, &m->mm.mem_map[next >> PAGE_SHIFT], 0);
+	return true;
+}
+
+/*
+ * The entry for @iova at @level, creating tables above it. Lock-free:
+ * tables are only ever added (with a compare-and-swap, so two threads
+ * mapping neighbours agree on one), and the IOVA allocator never hands
+ * the same range to two mappings, so leaves do not race.
+ */
 static uint64_t *pte_at(struct dmar_domain *d, unsigned long iova, int level,
 			bool create)
 {
@@ -157,17 +182,16 @@ static uint64_t *pte_at(struct dmar_domain *d, unsigned long iova, int level,
 
 	for (int l = LEVELS; l > level; l--) {
 		uint64_t *t = table(d, phys), *e = &t[VTD_PTE_INDEX(iova, l)];
+		uint64_t v = get_entry(e);
 
-		if (!(*e & (VTD_PTE_R | VTD_PTE_W))) {
-			uint64_t next;
-
-			if (!create || !(next = zpage(d->iu->m)))
+		if (!(v & (VTD_PTE_R | VTD_PTE_W))) {
+			if (!create || !install_table(d, e))
 				return NULL;
-			set_entry(e, next | VTD_PTE_R | VTD_PTE_W);
-		} else if (*e & VTD_PTE_PS) {
+			v = get_entry(e);
+		} else if (v & VTD_PTE_PS) {
 			return NULL; /* inside a superpage */
 		}
-		phys = *e & VTD_PTE_ADDR_MASK;
+		phys = v & VTD_PTE_ADDR_MASK;
 	}
 	return &table(d, phys)[VTD_PTE_INDEX(iova, level)];
 }
@@ -186,7 +210,6 @@ static int intel_map_pages(struct iommu_domain *dom, unsigned long iova,
 	*mapped = 0;
 	if (!bits)
 		return -EINVAL;
-	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < count; i++) {
 		uint64_t *e = pte_at(d, iova + i * pgsize, level, true);
 
@@ -194,14 +217,13 @@ static int intel_map_pages(struct iommu_domain *dom, unsigned long iova,
 			ret = -ENOMEM;
 			break;
 		}
-		if (*e & (VTD_PTE_R | VTD_PTE_W)) {
+		if (get_entry(e) & (VTD_PTE_R | VTD_PTE_W)) {
 			ret = -EEXIST;
 			break;
 		}
 		set_entry(e, ((pa + i * pgsize) & VTD_PTE_ADDR_MASK) | bits);
 		*mapped += pgsize;
 	}
-	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
 
@@ -213,16 +235,14 @@ static size_t intel_unmap_pages(struct iommu_domain *dom, unsigned long iova,
 	int level = leaf_level(pgsize);
 	size_t done = 0;
 
-	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < count; i++) {
 		uint64_t *e = pte_at(d, iova + done, level, false);
 
-		if (!e || !(*e & (VTD_PTE_R | VTD_PTE_W)))
+		if (!e || !(get_entry(e) & (VTD_PTE_R | VTD_PTE_W)))
 			break;
 		set_entry(e, 0);
 		done += pgsize;
 	}
-	pthread_mutex_unlock(&d->lock);
 	if (done) {
 		if (iova < g->start)
 			g->start = iova;
@@ -268,16 +288,15 @@ static phys_addr_t intel_iova_to_phys(struct iommu_domain *dom,
 
 	if (!d->pgd)
 		return 0;
-	pthread_mutex_lock(&d->lock);
 	for (int level = 1; level <= 3 && !pa; level++) {
 		uint64_t *e = pte_at(d, iova, level, false);
+		uint64_t v = e ? get_entry(e) : 0;
 
-		if (e && (*e & (VTD_PTE_R | VTD_PTE_W)) &&
-		    (level == 1 || (*e & VTD_PTE_PS)))
-			pa = (*e & VTD_PTE_ADDR_MASK) +
+		if ((v & (VTD_PTE_R | VTD_PTE_W)) &&
+		    (level == 1 || (v & VTD_PTE_PS)))
+			pa = (v & VTD_PTE_ADDR_MASK) +
 			     (iova & ((1ULL << VTD_LEVEL_SHIFT(level)) - 1));
 	}
-	pthread_mutex_unlock(&d->lock);
 	return pa;
 }
 
