@@ -21,7 +21,8 @@ struct bench_args {
 	unsigned int granule;	/* -g pages, 1..1024 (0: 1) */
 	int dir;		/* -d 0 bidirectional, 1 to device, 2 from (-1: 0) */
 	unsigned int bits;	/* -b, 20..64 (0: 32) */
-	const char *path;	/* --path direct|bounce */
+	const char *path;	/* --path direct|bounce|iommu-... */
+	bool iommu;		/* --iommu: dma-copy also through VT-d */
 };
 
 struct bench {

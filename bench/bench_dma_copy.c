@@ -40,6 +40,8 @@ struct copybuf {
 struct result {
 	uint64_t size;
 	double dma, cpu, ratio;
+	const char *path;
+	double hit_rate; /* IOTLB, -1 without an IOMMU */
 };
 
 #define ROUNDS_MAX 64
@@ -231,17 +233,23 @@ static void print(const struct bench_args *a, const struct result *r,
 
 	if (a->json) {
 		fprintf(out, "{\"results\":[");
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; i < n; i++) {
 			fprintf(out,
-				"%s{\"path\":\"direct\",\"size\":%llu,\"gb_per_s\":%.3f,\"memcpy_gb_per_s\":%.3f,\"ratio_to_memcpy\":%.3f}",
-				i ? "," : "", (unsigned long long)r[i].size, r[i].dma,
-				r[i].cpu, r[i].ratio);
+				"%s{\"path\":\"%s\",\"size\":%llu,\"gb_per_s\":%.3f,\"memcpy_gb_per_s\":%.3f,\"ratio_to_memcpy\":%.3f",
+				i ? "," : "", r[i].path,
+				(unsigned long long)r[i].size, r[i].dma, r[i].cpu,
+				r[i].ratio);
+			if (r[i].hit_rate >= 0)
+				fprintf(out, ",\"iotlb_hit_rate\":%.4f",
+					r[i].hit_rate);
+			fputc('}', out);
+		}
 		fprintf(out, "]}\n");
 		return;
 	}
-	fprintf(out, "dmac copy against memcpy (same buffers, direct DMA path)\n");
-	fprintf(out, "  %10s %12s %14s %8s\n", "size", "dmac GB/s", "memcpy GB/s",
-		"ratio");
+	fprintf(out, "dmac copy against memcpy (same buffers)\n");
+	fprintf(out, "  %-9s %10s %12s %14s %8s %10s\n", "path", "size",
+		"dmac GB/s", "memcpy GB/s", "ratio", "IOTLB hit");
 	for (unsigned int i = 0; i < n; i++) {
 		char sz[32];
 
@@ -251,8 +259,11 @@ static void print(const struct bench_args *a, const struct result *r,
 		else
 			snprintf(sz, sizeof(sz), "%llu KiB",
 				 (unsigned long long)(r[i].size >> 10));
-		fprintf(out, "  %10s %12.2f %14.2f %8.3f\n", sz, r[i].dma, r[i].cpu,
-			r[i].ratio);
+		fprintf(out, "  %-9s %10s %12.2f %14.2f %8.3f", r[i].path, sz,
+			r[i].dma, r[i].cpu, r[i].ratio);
+		if (r[i].hit_rate >= 0)
+			fprintf(out, " %9.2f%%", 100 * r[i].hit_rate);
+		fputc('\n', out);
 	}
 }
 
@@ -268,30 +279,40 @@ static void pin_to_one_cpu(cpu_set_t *saved)
 	sched_setaffinity(0, sizeof(one), &one);
 }
 
-int bench_dma_copy(const struct bench_args *a)
+/* IOTLB hits and misses so far (0, 0 without an IOMMU). */
+static void iotlb_counts(struct dmasim_machine *m, unsigned long long *hits,
+			 unsigned long long *misses)
+{
+	char *t = NULL, *p;
+
+	*hits = *misses = 0;
+	if (dmasim_read(m, "/sys/kernel/debug/dmasim/dmar0/stats", &t, NULL))
+		return;
+	if ((p = strstr(t, "iotlb_hits ")))
+		*hits = strtoull(p + 11, NULL, 10);
+	if ((p = strstr(t, "iotlb_misses ")))
+		*misses = strtoull(p + 13, NULL, 10);
+	free(t);
+}
+
+/* Every size on a machine booted with @extra on the command line. */
+static int run_path(const struct bench_args *a, const char *path,
+		    const char *extra, struct result *r, unsigned int *n)
 {
 	uint64_t max = a->mib ? a->mib << 20 : 64ULL << 20;
-	unsigned int rounds = a->iterations ? a->iterations : 7, n = 0;
+	unsigned int rounds = a->iterations ? a->iterations : 7;
+	struct dmasim_config cfg = *a->cfg;
+	char line[DMASIM_CMDLINE_MAX], err[256];
 	struct dmasim_machine *m;
-	struct result r[16];
 	dma_cap_mask_t mask;
 	struct dma_chan *chan;
-	char err[256];
 	int ret = 0;
-	cpu_set_t saved;
 
-	if (max > CHUNK_MAX * NCHUNK_MAX) {
-		fprintf(stderr, "dmasim bench dma-copy: --mib is at most %llu\n",
-			(unsigned long long)(CHUNK_MAX * NCHUNK_MAX >> 20));
-		return 1;
-	}
-	/* One CPU for the client and (inherited) the engine threads: the
-	 * copy then runs where memcpy runs, with the same caches, so the
-	 * ratio is the emulator's overhead, not cache lines crossing cores. */
-	pin_to_one_cpu(&saved);
-	if (dmasim_machine_create(a->cfg, &m, err, sizeof(err))) {
+	snprintf(line, sizeof(line), "%s %s", cfg.cmdline ? cfg.cmdline : "",
+		 extra);
+	cfg.cmdline = line;
+	if (dmasim_machine_create(&cfg, &m, err, sizeof(err))) {
 		fprintf(stderr, "dmasim bench dma-copy: %s\n", err);
-		sched_setaffinity(0, sizeof(saved), &saved);
 		return 1;
 	}
 	dmasim_enter(m);
@@ -304,16 +325,52 @@ int bench_dma_copy(const struct bench_args *a)
 		dmasim_machine_destroy(m);
 		return 1;
 	}
-	for (uint64_t size = 4096; size <= max && n < 16; size *= 4, n++)
-		if (measure(chan, size, rounds, &r[n])) {
+	for (uint64_t size = 4096; size <= max && *n < 48; size *= 4) {
+		unsigned long long h0, m0, h1, m1;
+
+		iotlb_counts(m, &h0, &m0);
+		if (measure(chan, size, rounds, &r[*n])) {
 			fprintf(stderr, "dmasim bench dma-copy: %llu bytes: %s\n",
 				(unsigned long long)size,
 				"no memory for the buffers, or the copy was wrong");
 			ret = 1;
 			break;
 		}
+		iotlb_counts(m, &h1, &m1);
+		r[*n].path = path;
+		r[*n].hit_rate = h1 + m1 > h0 + m0
+					 ? (double)(h1 - h0) / (double)(h1 + m1 - h0 - m0)
+					 : -1;
+		(*n)++;
+	}
 	dma_release_channel(chan);
 	dmasim_machine_destroy(m);
+	return ret;
+}
+
+int bench_dma_copy(const struct bench_args *a)
+{
+	uint64_t max = a->mib ? a->mib << 20 : 64ULL << 20;
+	struct result r[48];
+	unsigned int n = 0;
+	cpu_set_t saved;
+	int ret;
+
+	if (max > CHUNK_MAX * NCHUNK_MAX) {
+		fprintf(stderr, "dmasim bench dma-copy: --mib is at most %llu\n",
+			(unsigned long long)(CHUNK_MAX * NCHUNK_MAX >> 20));
+		return 1;
+	}
+	/* One CPU for the client and (inherited) the engine threads: the
+	 * copy then runs where memcpy runs, with the same caches, so the
+	 * ratio is the emulator's overhead, not cache lines crossing cores. */
+	pin_to_one_cpu(&saved);
+	ret = run_path(a, "direct", "", r, &n);
+	/* through VT-d: 2 MiB pages where the buffers allow, or 4 KiB only */
+	if (!ret && a->iommu)
+		ret = run_path(a, "iommu-2m", "intel_iommu=on", r, &n);
+	if (!ret && a->iommu)
+		ret = run_path(a, "iommu-4k", "intel_iommu=on,sp_off", r, &n);
 	sched_setaffinity(0, sizeof(saved), &saved);
 	if (!ret)
 		print(a, r, n);

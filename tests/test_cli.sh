@@ -153,9 +153,9 @@ expect 0 "" cat /sys/kernel/iommu_groups/1/type -c "intel_iommu=on iommu.strict=
 expect 1 "dmasim: cannot access '/sys/kernel/iommu_groups': No such file or directory" ls /sys/kernel/iommu_groups
 expect 0 "" -c intel_iommu=on dmatest --iterations 20
 has 'summary 20 tests, 0 failures'
-expect 0 "" --iommu none dmesg
-! grep -q DMAR "$out" && ok || bad "--iommu none still has DMAR lines"
-expect 2 "dmasim: --iommu 'amd': use intel or none" --iommu amd boot
+expect 0 "" --iommu-hw none dmesg
+! grep -q DMAR "$out" && ok || bad "--iommu-hw none still has DMAR lines"
+expect 2 "dmasim: --iommu-hw 'amd': use intel or none" --iommu-hw amd boot
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -6,7 +6,7 @@
 #include "bench.h"
 #include "cli/cli.h"
 
-enum { OPT_MIB = 0x200, OPT_ITER, OPT_PATH, OPT_DIR };
+enum { OPT_MIB = 0x200, OPT_ITER, OPT_PATH, OPT_DIR, OPT_BIOMMU };
 
 static const struct option bench_opts[] = {
 	{ "mib", required_argument, NULL, OPT_MIB },
@@ -17,6 +17,7 @@ static const struct option bench_opts[] = {
 	{ "dir", required_argument, NULL, OPT_DIR }, /* -d is --device */
 	{ "bits", required_argument, NULL, 'b' },
 	{ "path", required_argument, NULL, OPT_PATH },
+	{ "iommu", no_argument, NULL, OPT_BIOMMU },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -57,6 +58,10 @@ static int bench_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	unsigned long long v;
 	char *end;
 
+	if (opt == OPT_BIOMMU) {
+		a->iommu = true;
+		return 0;
+	}
 	if (opt == OPT_PATH) {
 		if (strcmp(arg, "direct") && strcmp(arg, "bounce") &&
 		    strcmp(arg, "iommu-lazy") && strcmp(arg, "iommu-strict")) {

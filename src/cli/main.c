@@ -56,7 +56,8 @@ const struct command commands[] = {
 	  "  buddy       page allocator: order-0 and order-9 alloc+free pairs, 1 and 2 threads\n"
 	  "  pio-vs-dma  the same disk read by PIO and by DMA: throughput, CPU busy,\n"
 	  "              interrupts; and DMA overlapped with CPU work (--mib N)\n"
-	  "  dma-copy    dmac copies against memcpy of the same buffers, 4 KiB to 64 MiB\n"
+	  "  dma-copy    dmac copies against memcpy of the same buffers, 4 KiB to 64 MiB;\n"
+	  "              --iommu adds rows through VT-d with 2 MiB and 4 KiB pages\n"
 	  "  map         dma_map_single+dma_unmap_single latency, as Linux's dma_map_benchmark:\n"
 	  "              -t THREADS (1-1024) -s SECONDS (1-300, default 1) -g GRANULE pages\n"
 	  "              --dir 0|1|2 (bidirectional, to device, from device; -d is --device)\n"
@@ -99,7 +100,7 @@ void print_common_help(FILE *out)
 	      "      --inline         run device engines on the doorbell write instead of\n"
 	      "                       on their own threads (deterministic, same results)\n"
 	      "      --cache-line N   CPU cache line in bytes on arm64 (default 64)\n"
-	      "      --iommu HW       DMA remapping hardware: intel (VT-d, default on x86;\n"
+	      "      --iommu-hw HW    DMA remapping hardware: intel (VT-d, default on x86;\n"
 	      "                       the kernel uses it with intel_iommu=on) or none\n",
 	      out);
 }

@@ -23,7 +23,7 @@ const struct option cli_common_opts[] = {
 	{ "nodefaults", no_argument, NULL, OPT_NODEFAULTS },
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "cache-line", required_argument, NULL, OPT_CACHE_LINE },
-	{ "iommu", required_argument, NULL, OPT_IOMMU },
+	{ "iommu-hw", required_argument, NULL, OPT_IOMMU },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -145,7 +145,7 @@ int cli_common_option(struct cli *cli, int opt, const char *arg)
 		} else if (!strcmp(arg, "none")) {
 			cli->cfg.iommu = DMASIM_IOMMU_NONE;
 		} else {
-			cli_error(cli, "--iommu '%s': use intel or none", arg);
+			cli_error(cli, "--iommu-hw '%s': use intel or none", arg);
 			return EXIT_USAGE;
 		}
 		return 0;

@@ -2,13 +2,15 @@
  * The IOMMU's sysfs, as Linux 6.1 lays it out: /sys/kernel/iommu_groups/
  * N/{devices/<name>, type, reserved_regions} (the x86 MSI window as
  * "0x00000000fee00000 0x00000000feefffff msi") and /sys/class/iommu/dmar0/
- * {intel-iommu/{version,address,cap,ecap}, devices/<name>}.
+ * {intel-iommu/{version,address,cap,ecap}, devices/<name>}; and dmasim's
+ * /sys/kernel/debug/dmasim/dmar0/stats (IOTLB hits, misses, walks, ...).
  */
 #include "kernel/iommu/iommu_sysfs.h"
 
 #include <stdio.h>
 
 #include "dmasim/hw/vtd.h"
+#include "hw/vtd.h"
 #include "kernel/iommu/intel.h"
 #include "kernel/iommu/policy.h"
 #include "kernel/machine.h"
@@ -66,9 +68,34 @@ static int group_files(struct machine *m, struct iommu_group *g)
 	return ret;
 }
 
+/* dmasim's view of the unit's counters (Linux has no such file). */
+static void show_stats(struct machine *m, void *ctx, struct strbuf *out)
+{
+	struct vtd_stats st;
+
+	(void)ctx;
+	if (!m->iommu_units || !vtd_is_unit(m->iommu_units))
+		return;
+	vtd_get_stats(m->iommu_units, &st);
+	strbuf_printf(out,
+		      "iotlb_hits %llu\niotlb_misses %llu\nwalks %llu\nevictions %llu\n"
+		      "faults %llu\nfaults_recorded %llu\nfaults_lost %llu\n"
+		      "iotlb_invalidations %llu\ncontext_invalidations %llu\n"
+		      "qi_descriptors %llu\niotlb_valid %u\n",
+		      (unsigned long long)st.hits, (unsigned long long)st.misses,
+		      (unsigned long long)st.walks, (unsigned long long)st.evictions,
+		      (unsigned long long)st.faults,
+		      (unsigned long long)st.faults_recorded,
+		      (unsigned long long)st.faults_lost,
+		      (unsigned long long)st.iotlb_invalidations,
+		      (unsigned long long)st.cc_invalidations,
+		      (unsigned long long)st.qi_descriptors, st.iotlb_valid);
+}
+
 int iommu_sysfs_init(struct machine *m)
 {
-	int ret = 0;
+	int ret = vfs_add_file(&m->vfs, "/sys/kernel/debug/dmasim/dmar0/stats",
+			       show_stats, NULL);
 
 	for (unsigned int i = 0; !ret && i < m->iommu_groups.nr; i++)
 		ret = group_files(m, m->iommu_groups.groups[i]);
