@@ -13,6 +13,7 @@
 #include "dmasim/linux/dma-mapping.h"
 #include "dmasim/linux/dmapool.h"
 #include "dmasim/linux/mm.h"
+#include "dmasim/linux/pci.h"
 #include "dmasim/linux/scatterlist.h"
 #include "helpers.h"
 
@@ -39,7 +40,9 @@ static void single_round(struct worker *w, unsigned char *buf, size_t len,
 		return;
 	}
 	memset(msg, tag, sizeof(msg));
-	if (dmasim_phys_write(w->m, a + len - sizeof(msg), msg, sizeof(msg)))
+	/* the device writes at its DMA address (an IOVA under the IOMMU) */
+	if (dmasim_bus_write(w->m, "0000:00:01.0", a + len - sizeof(msg), msg,
+			     sizeof(msg)))
 		w->bad++;
 	dma_unmap_single(w->dev, a, len, DMA_FROM_DEVICE);
 	if (buf[len - 1] != tag)
@@ -104,17 +107,17 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static void test_concurrent_mappings(void **state)
+static void run_concurrent(const char *cmdline)
 {
-	struct dmasim_machine *m = test_boot(GiB(8), "swiotlb=2048,4");
+	struct dmasim_machine *m = test_boot(GiB(8), cmdline);
 	struct device *dev = dmasim_pci_device(m, "0000:00:01.0");
 	struct worker w[NTHREADS];
 	pthread_t t[NTHREADS];
 	struct dma_pool *pool;
 	char *used;
 
-	(void)state;
 	assert_non_null(dev);
+	pci_set_master(to_pci_dev(dev));
 	pool = dma_pool_create("threads", dev, 64, 64, 0);
 	assert_non_null(pool);
 	dmasim_enter(NULL);
@@ -136,10 +139,25 @@ static void test_concurrent_mappings(void **state)
 	dmasim_machine_destroy(m);
 }
 
+static void test_concurrent_mappings(void **state)
+{
+	(void)state;
+	run_concurrent("swiotlb=2048,4");
+}
+
+/* The same through VT-d: IOVAs, page tables and the flush queue shared
+ * by three CPUs. */
+static void test_concurrent_mappings_iommu(void **state)
+{
+	(void)state;
+	run_concurrent("swiotlb=2048,4 intel_iommu=on");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_concurrent_mappings),
+		cmocka_unit_test(test_concurrent_mappings_iommu),
 	};
 
 	return cmocka_run_group_tests_name("dma_threads", tests, NULL, NULL);

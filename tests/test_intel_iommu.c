@@ -13,6 +13,7 @@
 #include "dmasim/disk.h"
 #include "dmasim/linux/dma-mapping.h"
 #include "dmasim/linux/mm.h"
+#include "dmasim/linux/pci.h"
 #include "helpers.h"
 #include "hw/bus.h"
 #include "hw/pci.h"
@@ -211,6 +212,55 @@ static void test_passthrough(void **state)
 	dmasim_machine_destroy(f.m);
 }
 
+/* A disk below an external-facing port is untrusted: its group is
+ * strict DMA whatever the policy, and a sub-page buffer is bounced so
+ * the device sees zeros, not the rest of the page. */
+static void test_untrusted_behind_external_port(void **state)
+{
+	const char *specs[] = { "pcie-root-port,id=ext,external=on",
+				"disk,id=usb,bus=ext" };
+	struct dmasim_config cfg;
+	struct dmasim_machine *m;
+	struct page *pg;
+	char *buf, seen[4096];
+	struct pci_func *fn;
+	struct device *dev;
+	dma_addr_t a;
+	char *s;
+
+	(void)state;
+	dmasim_config_init(&cfg);
+	cfg.ram_bytes = GiB(8);
+	cfg.nr_cpus = 2;
+	cfg.cmdline = "intel_iommu=on";
+	cfg.devices = specs;
+	cfg.nr_devices = 2;
+	cfg.inline_devices = true;
+	assert_int_equal(dmasim_machine_create(&cfg, &m, NULL, 0), 0);
+	fn = pci_find_id((struct machine *)m, "usb");
+	dev = dmasim_pci_device(m, fn->name);
+	assert_true(to_pci_dev(dev)->untrusted);
+	/* its group (the port's and its own) is strict, others lazy */
+	s = test_read(m, "/sys/kernel/iommu_groups/1/type");
+	assert_string_equal(s, "DMA-FQ\n");
+	free(s);
+	assert_int_equal(dev->iommu_domain->type, IOMMU_DOMAIN_DMA);
+	pg = alloc_page(GFP_KERNEL);
+	buf = page_address(pg);
+	memset(buf, 'S', 4096);
+	memcpy(buf + 512, "io", 2);
+	a = dma_map_single(dev, buf + 512, 2, DMA_TO_DEVICE);
+	assert_int_equal(dma_mapping_error(dev, a), 0);
+	assert_int_equal(dmasim_bus_read(m, fn->name, a & ~0xfffULL, seen, 4096), 0);
+	assert_memory_equal(seen + (a & 0xfff), "io", 2);
+	for (int i = 0; i < 4096; i++)
+		if (seen[i] == 'S')
+			fail_msg("the untrusted device saw byte %d of the page", i);
+	dma_unmap_single(dev, a, 2, DMA_TO_DEVICE);
+	__free_page(pg);
+	dmasim_machine_destroy(m);
+}
+
 static void test_drivers_through_iommu(void **state)
 {
 	struct dmasim_machine *m = boot_iommu("intel_iommu=on");
@@ -238,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_confinement_and_faults),
 		cmocka_unit_test(test_lazy_window),
 		cmocka_unit_test(test_passthrough),
+		cmocka_unit_test(test_untrusted_behind_external_port),
 		cmocka_unit_test(test_drivers_through_iommu),
 	};
 
