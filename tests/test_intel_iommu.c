@@ -6,6 +6,7 @@
  * window that strict mode closes, pass-through with iommu=pt, and the
  * dmac and disk drivers working unchanged through the IOMMU.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,38 @@ static void test_confinement_and_faults(void **state)
 	dmasim_machine_destroy(f.m);
 }
 
+/* Other fault reasons the kernel can cause, and Linux's rate limit. */
+static void test_fault_reasons_and_ratelimit(void **state)
+{
+	struct dev_fx f;
+	char c, *log, *p;
+	int records = 0;
+
+	(void)state;
+	dev_fx(&f, "intel_iommu=on");
+	/* beyond the 48-bit address width */
+	assert_int_equal(dmasim_bus_read(f.m, "0000:00:01.0", 1ULL << 50, &c, 1),
+			 -EIO);
+	assert_true(test_log_has(f.m, "DMAR: [DMA Read NO_PASID] Request device [00:01.0] fault addr 0x4000000000000 [fault reason 0x04] Access beyond MGAW"));
+	/* a device taken out of every domain has no context entry */
+	iommu_detach_device(f.dev->iommu_domain, f.dev);
+	assert_int_equal(dmasim_bus_read(f.m, "0000:00:01.0", 0x1000, &c, 1),
+			 -EIO);
+	assert_true(test_log_has(f.m, "DMAR: [DMA Read NO_PASID] Request device [00:01.0] fault addr 0x1000 [fault reason 0x02] Present bit in context entry is clear"));
+	/* a storm: 10 lines per 5 s, then the count of what was dropped */
+	for (int i = 0; i < 20; i++)
+		dmasim_bus_read(f.m, "0000:00:01.0", 0x2000, &c, 1);
+	dmasim_clock_advance(f.m, 6000000000ULL);
+	dmasim_bus_read(f.m, "0000:00:01.0", 0x3000, &c, 1);
+	log = dmasim_dmesg(f.m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
+	for (p = strstr(log, "fault addr 0x2000 "); p; p = strstr(p + 1, "fault addr 0x2000 "))
+		records++;
+	assert_true(records >= 1 && records < 20);
+	assert_true(test_matches(log, "\ndmar_fault: [0-9]+ callbacks suppressed\n"));
+	free(log);
+	dmasim_machine_destroy(f.m);
+}
+
 /* Lazy mode: an unmapped page stays reachable through the IOTLB until
  * the flush queue flushes; strict mode has no such window. */
 static void test_lazy_window(void **state)
@@ -286,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_boot_lines),
 		cmocka_unit_test(test_groups_and_types),
 		cmocka_unit_test(test_confinement_and_faults),
+		cmocka_unit_test(test_fault_reasons_and_ratelimit),
 		cmocka_unit_test(test_lazy_window),
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_untrusted_behind_external_port),
