@@ -155,7 +155,14 @@ expect 0 "" -c intel_iommu=on dmatest --iterations 20
 has 'summary 20 tests, 0 failures'
 expect 0 "" --iommu-hw none dmesg
 ! grep -q DMAR "$out" && ok || bad "--iommu-hw none still has DMAR lines"
-expect 2 "dmasim: --iommu-hw 'amd': use intel or none" --iommu-hw amd boot
+expect 2 "dmasim: --iommu-hw 'smmu': use intel, amd or none" --iommu-hw smmu boot
+expect 0 "" --iommu-hw amd dmesg
+grep -q '^\[.*\] pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40$' "$out" && ok || bad "--iommu-hw amd: no 'Found IOMMU cap' line"
+! grep -q DMAR "$out" && ok || bad "--iommu-hw amd has DMAR lines"
+expect 0 "" --iommu-hw amd lspci -s 00:00.2
+grep -qx '00:00.2 IOMMU: Advanced Micro Devices, Inc. \[AMD\] Starship/Matisse IOMMU' "$out" && ok || bad "lspci: the AMD-Vi function"
+expect 2 "" --iommu-hw amd -d amd-iommu boot
+grep -q "unknown device type 'amd-iommu'" "$err" && ok || bad "--device amd-iommu accepted"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -38,6 +38,7 @@ enum dmasim_clock {
 enum dmasim_iommu {
 	DMASIM_IOMMU_INTEL = 0, /* a VT-d unit (x86); used with intel_iommu=on */
 	DMASIM_IOMMU_NONE,	/* no remapping hardware */
+	DMASIM_IOMMU_AMD,	/* an AMD-Vi unit at 00:00.2 (x86), on by default */
 };
 
 struct dmasim_config {

@@ -47,7 +47,8 @@ static const char *class_name(unsigned cls)
 		{ 0x0108, "Non-Volatile memory controller" },
 		{ 0x0200, "Ethernet controller" }, { 0x0300, "VGA compatible controller" },
 		{ 0x0600, "Host bridge" }, { 0x0601, "ISA bridge" },
-		{ 0x0604, "PCI bridge" }, { 0x0880, "System peripheral" },
+		{ 0x0604, "PCI bridge" }, { 0x0806, "IOMMU" },
+		{ 0x0880, "System peripheral" },
 		{ 0x0c03, "USB controller" }, { 0xff00, "Unassigned class" },
 	};
 
@@ -449,7 +450,7 @@ int cmd_devices(struct cli *cli, int argc, char **argv)
 	}
 	printf("Device types for --device TYPE[,id=ID][,bus=ID][,addr=[BB:]DD[.F]][,key=value...]:\n");
 	for (int k = 0; pci_types[k]; k++)
-		if (pci_types[k]->role != PCI_ROLE_HOST)
+		if (!pci_types[k]->builtin)
 			print_type(pci_types[k]);
 	printf("\nEvery device takes id=, bus= (pcie.0 or the id of a bridge or port given\n"
 	       "before it), addr= and multifunction=on|off; ports take acs=on|off and\n"

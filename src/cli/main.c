@@ -101,7 +101,8 @@ void print_common_help(FILE *out)
 	      "                       on their own threads (deterministic, same results)\n"
 	      "      --cache-line N   CPU cache line in bytes on arm64 (default 64)\n"
 	      "      --iommu-hw HW    DMA remapping hardware: intel (VT-d, default on x86;\n"
-	      "                       the kernel uses it with intel_iommu=on) or none\n",
+	      "                       the kernel uses it with intel_iommu=on), amd (AMD-Vi\n"
+	      "                       at 00:00.2; on unless amd_iommu=off) or none\n",
 	      out);
 }
 

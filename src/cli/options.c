@@ -142,10 +142,12 @@ int cli_common_option(struct cli *cli, int opt, const char *arg)
 	case OPT_IOMMU:
 		if (!strcmp(arg, "intel")) {
 			cli->cfg.iommu = DMASIM_IOMMU_INTEL;
+		} else if (!strcmp(arg, "amd")) {
+			cli->cfg.iommu = DMASIM_IOMMU_AMD;
 		} else if (!strcmp(arg, "none")) {
 			cli->cfg.iommu = DMASIM_IOMMU_NONE;
 		} else {
-			cli_error(cli, "--iommu-hw '%s': use intel or none", arg);
+			cli_error(cli, "--iommu-hw '%s': use intel, amd or none", arg);
 			return EXIT_USAGE;
 		}
 		return 0;

@@ -115,6 +115,8 @@ struct pci_type {
 	uint32_t class_code;	  /* class << 16 | subclass << 8 | prog-if */
 	uint8_t revision;
 	const char *lspci_name;	  /* "Vendor Device" as lspci prints it */
+	bool builtin;		  /* part of the platform, not for --device */
+	bool remapping_unit;	  /* the IOMMU's own function: untranslated */
 	uint32_t bar0_size;	  /* 0: no registers */
 	unsigned int nr_msi;	  /* MSI vectors the function asks for */
 	size_t priv_size;	  /* model state, zeroed, at fn->priv */
@@ -129,6 +131,9 @@ struct pci_type {
 	uint64_t (*mmio_read)(struct pci_func *fn, uint64_t off, unsigned size);
 	void (*mmio_write)(struct pci_func *fn, uint64_t off, uint64_t val,
 			   unsigned size);
+	/* Type-specific configuration space (capabilities), after the
+	 * common header and capabilities are filled in. */
+	void (*fill_config)(struct pci_func *fn);
 	/* Quiesce: stop touching memory (called before teardown). */
 	void (*reset)(struct pci_func *fn);
 };

@@ -135,7 +135,7 @@ static void append(struct machine *m, struct pci_func *fn)
 
 	/* every function sits under the platform's remapping unit (a DRHD
 	 * that includes all PCI devices) */
-	fn->iommu = m->iommu_units;
+	fn->iommu = fn->type->remapping_unit ? NULL : m->iommu_units;
 	while (*p)
 		p = &(*p)->next;
 	*p = fn;
@@ -321,6 +321,8 @@ static void fill_config(struct machine *m, struct pci_func *fn)
 		c[PCI_INTERRUPT_PIN] = 1;
 	}
 	fill_caps(fn);
+	if (t->fill_config)
+		t->fill_config(fn);
 }
 
 static int assign_bars(struct machine *m, struct pci_func *bridge,
@@ -422,10 +424,32 @@ static int add_host(struct machine *m)
 	return 0;
 }
 
+/* An AMD-Vi unit's own function sits beside the host bridge, 00:00.2. */
+static int add_iommu_function(struct machine *m)
+{
+	struct pci_func *fn;
+
+	if (m->cfg.iommu != DMASIM_IOMMU_AMD || !m->iommu_units)
+		return 0;
+	fn = calloc(1, sizeof(*fn));
+	if (!fn)
+		return -ENOMEM;
+	fn->m = m;
+	fn->type = pci_type_find("amd-iommu");
+	fn->devfn = (uint8_t)PCI_DEVFN(0, 2);
+	fn->want_slot = fn->want_func = fn->want_busnr = -1;
+	snprintf(fn->id, sizeof(fn->id), "iommu0");
+	append(m, fn);
+	return 0;
+}
+
 int pci_fabric_init(struct machine *m, const char *const *specs, size_t n,
 		    bool nodefaults, char *err, size_t errlen)
 {
 	int ret = add_host(m);
+
+	if (!ret)
+		ret = add_iommu_function(m);
 
 	for (size_t i = 0; !ret && !nodefaults &&
 			   i < sizeof(default_specs) / sizeof(default_specs[0]);

@@ -13,6 +13,7 @@ const struct pci_type pci_host_type = {
 	.name = "host-bridge",
 	.help = "the host bridge at 00:00.0 (always present)",
 	.role = PCI_ROLE_HOST,
+	.builtin = true,
 	.vendor = 0x8086, .device = 0x29c0, .class_code = 0x060000,
 	.lspci_name = "Intel Corporation 82G33/G31/P35/P31 Express DRAM Controller",
 };

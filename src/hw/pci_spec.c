@@ -210,7 +210,7 @@ static void unknown_type(const char *spec, size_t n, char *err, size_t errlen)
 			   spec, (int)n, spec);
 
 	for (int i = 0; pci_types[i] && off > 0 && (size_t)off < errlen; i++)
-		if (pci_types[i]->role != PCI_ROLE_HOST)
+		if (!pci_types[i]->builtin)
 			off += snprintf(err + off, errlen - (size_t)off, " %s",
 				pci_types[i]->name);
 	if (off > 0 && (size_t)off < errlen)
@@ -231,7 +231,7 @@ int pci_spec_parse(struct machine *m, const char *spec, struct pci_func **out,
 		return spec_error(err, errlen, spec, "no device type");
 	snprintf(tname, sizeof(tname), "%.*s", (int)tlen, spec);
 	t = tlen < sizeof(tname) ? pci_type_find(tname) : NULL;
-	if (!t || t->role == PCI_ROLE_HOST) {
+	if (!t || t->builtin) {
 		unknown_type(spec, tlen, err, errlen);
 		return -EINVAL;
 	}

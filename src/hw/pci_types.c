@@ -5,7 +5,7 @@
 
 extern const struct pci_type pci_host_type, pci_root_port_type,
 	pci_switch_up_type, pci_switch_down_type, pci_bridge_type, dmac_type,
-	disk_type;
+	disk_type, amdvi_pci_type;
 
 const struct pci_type *const pci_types[] = {
 	&dmac_type,
@@ -15,6 +15,7 @@ const struct pci_type *const pci_types[] = {
 	&pci_switch_down_type,
 	&pci_bridge_type,
 	&pci_host_type,
+	&amdvi_pci_type,
 	NULL,
 };
 

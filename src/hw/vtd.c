@@ -358,16 +358,20 @@ static unsigned int ctx_get(struct vtd *v, uint16_t sid, struct vtd_ctx *c)
 	uint64_t gen;
 	unsigned int reason;
 
+	/* The cache keeps a page address: the low qword's bits 11:0 (P,
+	 * FPD, TT) ride in the high qword's reserved bits 43:32. */
 	if (iotlb_lookup(&v->cc, sid, 0, 1, &r)) {
-		c->lo = r.phys;
-		c->hi = r.data;
+		c->lo = r.phys | ((r.data >> 32) & 0xfff);
+		c->hi = r.data & 0xffffffffULL;
 		return 0;
 	}
 	gen = iotlb_gen(&v->cc);
 	sid_counters(v, sid, true); /* the device's counters from now on */
 	reason = ctx_walk(v, sid, c);
 	if (!reason)
-		iotlb_fill(&v->cc, gen, sid, 0, VTD_PAGE_SHIFT, c->lo, 0, c->hi);
+		iotlb_fill(&v->cc, gen, sid, 0, VTD_PAGE_SHIFT,
+			   c->lo & ~0xfffULL, 0,
+			   c->hi | (c->lo & 0xfff) << 32);
 	return reason;
 }
 

@@ -8,6 +8,9 @@
 
 #include <errno.h>
 
+#include "dmasim/hw/amdvi.h"
+#include "hw/amdvi.h"
+#include "kernel/iommu/amd.h"
 #include "kernel/machine.h"
 
 struct fixed_range {
@@ -56,7 +59,10 @@ int iomem_init(struct machine *m)
 			win = 0xc0000000;
 		err = add(m, win, 0xfebfffff, "PCI Bus 0000:00");
 	}
-	if (!err && m->iommu_units)
+	if (!err && m->iommu_units && amdvi_is_unit(m->iommu_units))
+		err = add(m, AMDVI_REG_BASE, AMDVI_REG_BASE + AMDVI_MMIO_SIZE - 1,
+			  "amd_iommu");
+	else if (!err && m->iommu_units)
 		err = add(m, 0xfed90000ULL, 0xfed90fffULL, "dmar0");
 	for (size_t i = 0; i < sizeof(kernel_sections) / sizeof(kernel_sections[0]) && !err; i++)
 		err = add(m, kernel_sections[i].start, kernel_sections[i].end,

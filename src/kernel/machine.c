@@ -9,8 +9,10 @@
 #include "kernel/cache_debugfs.h"
 #include "kernel/dma/debug.h"
 #include "kernel/dma/swiotlb.h"
+#include "kernel/iommu/amd.h"
 #include "kernel/iommu/intel.h"
 #include "kernel/iommu/policy.h"
+#include "hw/amdvi.h"
 #include "hw/vtd.h"
 #include "kernel/pci_sysfs.h"
 
@@ -147,8 +149,9 @@ static int enough_memory(struct machine *m, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-/* The platform's remapping hardware: one VT-d unit covering every PCI
- * function (a DRHD with INCLUDE_PCI_ALL) on x86 unless --iommu none. */
+/* The platform's remapping hardware on x86: one unit covering every PCI
+ * function, VT-d (a DRHD with INCLUDE_PCI_ALL) or AMD-Vi (an IVHD whose
+ * own PCI function is 00:00.2); none with --iommu-hw none. */
 static int iommu_units_create(struct machine *m, char *err, size_t errlen)
 {
 	struct iommu_unit *u;
@@ -157,9 +160,13 @@ static int iommu_units_create(struct machine *m, char *err, size_t errlen)
 	if (m->cfg.platform != DMASIM_PLATFORM_X86 ||
 	    m->cfg.iommu == DMASIM_IOMMU_NONE)
 		return 0;
-	ret = vtd_create(m, DMAR_REG_BASE, NULL, &u);
+	if (m->cfg.iommu == DMASIM_IOMMU_AMD)
+		ret = amdvi_create(m, AMDVI_REG_BASE, NULL, &u);
+	else
+		ret = vtd_create(m, DMAR_REG_BASE, NULL, &u);
 	if (ret) {
-		snprintf(err, errlen, "cannot create the VT-d unit: %s",
+		snprintf(err, errlen, "cannot create the %s unit: %s",
+			 m->cfg.iommu == DMASIM_IOMMU_AMD ? "AMD-Vi" : "VT-d",
 			 strerror(-ret));
 		return ret;
 	}
@@ -174,7 +181,10 @@ static void iommu_units_destroy(struct machine *m)
 		struct iommu_unit *u = m->iommu_units;
 
 		m->iommu_units = u->next;
-		vtd_destroy(u);
+		if (amdvi_is_unit(u))
+			amdvi_destroy(u);
+		else
+			vtd_destroy(u);
 	}
 }
 
@@ -204,8 +214,10 @@ static int boot(struct machine *m, char *err, size_t errlen)
 		ret = procfs_init(m);
 	if (!ret)
 		ret = irq_init(m);
-	if (!ret)
+	if (!ret) {
 		intel_dmar_table_init(m);
+		amd_iommu_detect(m);
+	}
 	if (!ret)
 		ret = pci_subsys_init(m);
 	if (!ret)
@@ -213,7 +225,11 @@ static int boot(struct machine *m, char *err, size_t errlen)
 	if (!ret)
 		ret = intel_iommu_init(m);
 	if (!ret)
+		ret = amd_iommu_init(m);
+	if (!ret)
 		ret = swiotlb_late_init(m);
+	if (!ret)
+		amd_iommu_v2_init(m);
 	if (!ret)
 		ret = dma_debug_init(m);
 	if (!ret)
@@ -330,6 +346,7 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 		cpu_ctx_switch(m, &save);
 		pci_unbind_drivers(m);
 		intel_iommu_exit(m);
+		amd_iommu_exit(m);
 		iommu_groups_free(m);
 		pci_subsys_exit(m);
 		pci_fabric_destroy(m);

@@ -33,6 +33,7 @@ struct dma_debug;
 struct iommu_device;
 struct iommu_unit;
 struct intel_iommu;
+struct amd_iommu;
 
 struct machine {
 	struct dmasim_config cfg;
@@ -64,6 +65,8 @@ struct machine {
 	struct iommu_unit *iommu_units;	/* hardware: remapping units */
 	struct intel_iommu *intel_iommu; /* the intel-iommu driver's unit */
 	bool intel_iommu_on, intel_sp_off; /* intel_iommu= */
+	struct amd_iommu *amd_iommu;	/* the amd_iommu driver's unit */
+	bool amd_iommu_off, amd_pgtbl_v2; /* amd_iommu= */
 	struct dma_pools dma_pools;	/* every dma_pool, for sysfs */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/iommu/amd.h"
 #include "kernel/iommu/intel.h"
 #include "kernel/machine.h"
 #include "lib/size.h"
@@ -149,6 +150,11 @@ static int set_intel_iommu(struct machine *m, const char *val)
 	return intel_iommu_setup(m, val ? val : "");
 }
 
+static int set_amd_iommu(struct machine *m, const char *val)
+{
+	return amd_iommu_setup(m, val ? val : "");
+}
+
 const struct kparam kernel_params[] = {
 	{ "mem", KP_EARLY, set_mem, "limit usable RAM to this physical address (memparse size)" },
 	{ "loglevel", KP_EARLY, set_loglevel, "console log level" },
@@ -165,7 +171,7 @@ const struct kparam kernel_params[] = {
 	{ "dma_debug_entries", KP_EARLY, set_int, "DMA-API debug entries to preallocate" },
 	{ "earlycon", KP_EARLY, NULL, "early console" },
 	{ "intel_iommu", KP_SETUP, set_intel_iommu, "Intel VT-d: on, off, sp_off, ..." },
-	{ "amd_iommu", KP_SETUP, NULL, "AMD-Vi options: off, force_isolation, ..." },
+	{ "amd_iommu", KP_SETUP, set_amd_iommu, "AMD-Vi: off, fullflush, force_isolation, pgtbl_v1, ..." },
 	{ "console", KP_SETUP, NULL, "console device" },
 	{ "init", KP_SETUP, NULL, "program to run as init" },
 	{ "rdinit", KP_SETUP, NULL, "init program in the initramfs" },

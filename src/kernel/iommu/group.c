@@ -187,8 +187,11 @@ int iommu_groups_build(struct machine *m)
 {
 	for (unsigned int i = 0; i < m->pcik.nr; i++) {
 		struct kpci *k = m->pcik.devs[i];
-		struct iommu_group *g = find_group(m, k);
+		struct iommu_group *g;
 
+		if (!k->fn->iommu)
+			continue; /* the IOMMU's own function */
+		g = find_group(m, k);
 		if (!g)
 			g = group_new(m);
 		if (!g || group_add(g, k))

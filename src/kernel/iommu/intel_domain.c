@@ -15,6 +15,7 @@
 #include "dmasim/linux/pci.h"
 #include "hw/pci.h"
 #include "kernel/iommu/intel.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
 
@@ -106,23 +107,11 @@ static void intel_domain_free(struct iommu_domain *dom)
 	free(d);
 }
 
-/* The requester IDs a device's transactions carry. */
-static int sids(struct device *dev, uint16_t out[2])
-{
-	struct pci_func *fn = to_pci_dev(dev)->hw;
-	int n = 0;
-
-	out[n++] = (uint16_t)(fn->bus << 8 | fn->devfn);
-	if (pci_requester_id(fn) != out[0])
-		out[n++] = pci_requester_id(fn);
-	return n;
-}
-
 static int intel_attach(struct iommu_domain *dom, struct device *dev)
 {
 	struct dmar_domain *d = dd(dom);
 	uint16_t s[2];
-	int n = sids(dev, s), ret = 0;
+	int n = iommu_dev_rids(dev, s), ret = 0;
 
 	if (dom->type == IOMMU_DOMAIN_BLOCKED) {
 		for (int i = 0; i < n; i++)
@@ -138,7 +127,7 @@ static int intel_attach(struct iommu_domain *dom, struct device *dev)
 static void intel_detach(struct iommu_domain *dom, struct device *dev)
 {
 	uint16_t s[2];
-	int n = sids(dev, s);
+	int n = iommu_dev_rids(dev, s);
 
 	for (int i = 0; i < n; i++)
 		intel_context_clear(dd(dom)->iu, s[i]);

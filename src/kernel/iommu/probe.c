@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "dmasim/linux/pci.h"
+#include "hw/pci.h"
 #include "kernel/iommu/dma-iommu.h"
 #include "kernel/iommu/group.h"
 #include "kernel/iommu/iommu.h"
@@ -63,12 +64,24 @@ int iommu_probe_devices(struct machine *m)
 	for (unsigned int i = 0; i < m->pcik.nr; i++) {
 		struct kpci *k = m->pcik.devs[i];
 
-		pr_info(m, "pci %s: Adding to iommu group %d\n", k->name,
-			k->group->id);
+		if (k->group)
+			pr_info(m, "pci %s: Adding to iommu group %d\n",
+				k->name, k->group->id);
 	}
 	for (unsigned int i = 0; !ret && i < m->iommu_groups.nr; i++)
 		ret = setup_group(m, m->iommu_groups.groups[i]);
 	return ret;
+}
+
+int iommu_dev_rids(struct device *dev, uint16_t out[2])
+{
+	struct pci_func *fn = to_pci_dev(dev)->hw;
+	int n = 0;
+
+	out[n++] = (uint16_t)(fn->bus << 8 | fn->devfn);
+	if (pci_requester_id(fn) != out[0])
+		out[n++] = pci_requester_id(fn);
+	return n;
 }
 
 void iommu_release_devices(struct machine *m)

@@ -1,0 +1,1 @@
+dmasim_test(test_amd_iommu LABELS "threads;memcheck")
