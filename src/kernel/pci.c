@@ -23,6 +23,8 @@ struct kpci *kpci_of(struct pci_dev *pdev)
 	return (struct kpci *)((char *)pdev - offsetof(struct kpci, pdev));
 }
 
+const char pci_bus_name[] = "pci";
+
 static struct pci_func *hw(const struct pci_dev *pdev)
 {
 	return pdev->hw;
@@ -66,7 +68,7 @@ static struct kpci *kpci_new(struct machine *m, struct pci_func *fn)
 	p->untrusted = behind_external_port(fn);
 	p->dma_mask = 0xffffffffULL; /* 32-bit until the driver says */
 	p->dev.init_name = k->name;
-	p->dev.bus_name = "pci";
+	p->dev.bus_name = pci_bus_name;
 	p->dev.dma_mask = &p->dma_mask;
 	p->dev.coherent_dma_mask = 0xffffffffULL;
 	p->dev.dma_coherent = m->ram.coherent;

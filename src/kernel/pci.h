@@ -45,6 +45,14 @@ void pci_bind_drivers(struct machine *m);
 void pci_unbind_drivers(struct machine *m);
 void pci_subsys_exit(struct machine *m);
 struct kpci *kpci_of(struct pci_dev *pdev);
+
+/* The bus name of every PCI device (one string: compare pointers). */
+extern const char pci_bus_name[];
+
+static inline bool dev_is_pci(const struct device *dev)
+{
+	return dev->bus_name == pci_bus_name;
+}
 struct pci_dev *pci_get_by_name(struct machine *m, const char *name);
 /* Where the host bridge's memory window below 4 GiB starts (it ends at
  * 0xfebfffff), as /proc/iomem has it. */

@@ -41,6 +41,7 @@ struct fq_entry {
 struct iova_fq {
 	pthread_mutex_t lock;
 	unsigned int head, tail; /* ring of IOVA_DEFAULT_FQ_SIZE */
+	_Atomic unsigned long queued; /* written by its CPU only */
 	struct fq_entry e[IOVA_DEFAULT_FQ_SIZE];
 };
 
@@ -58,7 +59,7 @@ struct iommu_dma_cookie {
 	_Atomic bool armed;
 	bool stop, has_timer;
 	struct timespec deadline;
-	_Atomic unsigned long fq_queued, fq_flushes, strict_syncs, bounced;
+	_Atomic unsigned long fq_flushes, strict_syncs, bounced;
 };
 
 static struct iommu_dma_cookie *cookie_of(struct device *dev)
@@ -136,8 +137,10 @@ static void queue_iova(struct iommu_dma_cookie *c, unsigned long pfn,
 	fq->e[fq->tail] = (struct fq_entry){ pfn, pages,
 					     atomic_load(&c->flush_start) };
 	fq->tail = (fq->tail + 1) % IOVA_DEFAULT_FQ_SIZE;
+	atomic_store_explicit(&fq->queued,
+			      atomic_load_explicit(&fq->queued, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	pthread_mutex_unlock(&fq->lock);
-	atomic_fetch_add(&c->fq_queued, 1);
 	fq_arm(c);
 }
 
@@ -280,7 +283,8 @@ void iommu_dma_get_stats(struct iommu_domain *domain,
 	memset(st, 0, sizeof(*st));
 	if (!c)
 		return;
-	st->fq_queued = atomic_load(&c->fq_queued);
+	for (unsigned int i = 0; i < c->nr_fq; i++)
+		st->fq_queued += atomic_load(&c->fq[i].queued);
 	st->fq_flushes = atomic_load(&c->fq_flushes);
 	st->strict_syncs = atomic_load(&c->strict_syncs);
 	st->bounced = atomic_load(&c->bounced);
@@ -393,8 +397,7 @@ static int dir_to_prot(enum dma_data_direction dir, bool coherent,
 
 static bool dev_is_untrusted(struct device *dev)
 {
-	return dev->bus_name && !strcmp(dev->bus_name, "pci") &&
-	       to_pci_dev(dev)->untrusted;
+	return dev_is_pci(dev) && to_pci_dev(dev)->untrusted;
 }
 
 static bool dev_use_swiotlb(struct device *dev)
