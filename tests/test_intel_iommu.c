@@ -65,6 +65,13 @@ static void test_boot_lines(void **state)
 	assert_null(strstr(log, "iommu group"));
 	free(log);
 	dmasim_machine_destroy(m);
+	/* x86 iommu=off: no IOMMU driver even with intel_iommu=on */
+	m = boot_iommu("intel_iommu=on iommu=off");
+	log = test_dmesg(m);
+	assert_null(strstr(log, "iommu group"));
+	assert_null(strstr(log, "Virtualization Technology"));
+	free(log);
+	dmasim_machine_destroy(m);
 	m = boot_iommu("intel_iommu=on,sp_off,bogus");
 	assert_true(test_log_has(m, "DMAR: Disable supported super page"));
 	assert_true(test_log_has(m, "DMAR: Unknown option - 'bogus'"));

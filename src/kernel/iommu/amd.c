@@ -71,17 +71,9 @@ static struct iommu_unit *ivhd_unit(struct machine *m)
 	return NULL;
 }
 
-/* x86's iommu=off turns every IOMMU driver off. */
-static bool iommu_off(struct machine *m)
-{
-	const char *v = bootparam_get(m, "iommu");
-
-	return v && !strcmp(v, "off");
-}
-
 static bool wanted(struct machine *m)
 {
-	return ivhd_unit(m) && !m->amd_iommu_off && !iommu_off(m);
+	return ivhd_unit(m) && !m->amd_iommu_off && !m->iommu_policy.off;
 }
 
 void amd_iommu_detect(struct machine *m)

@@ -374,7 +374,7 @@ int intel_iommu_init(struct machine *m)
 	struct intel_iommu *iu;
 	int ret;
 
-	if (!u || !m->intel_iommu_on)
+	if (!u || !m->intel_iommu_on || m->iommu_policy.off)
 		return 0;
 	pr_info(m, "No RMRR found\n");
 	pr_info(m, "No ATSR found\n");

@@ -21,6 +21,8 @@ static void parse_x86_iommu(struct machine *m, struct iommu_policy *p)
 		} else if (n == 4 && !strncmp(v, "nopt", 4)) {
 			p->def_type = IOMMU_DOMAIN_DMA;
 			p->type_from_cmdline = true;
+		} else if (n == 3 && !strncmp(v, "off", 3)) {
+			p->off = true;
 		}
 		v += n + (v[n] == ',');
 	}

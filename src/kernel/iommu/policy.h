@@ -18,6 +18,7 @@ struct iommu_policy {
 	bool strict;
 	bool type_from_cmdline, strict_from_cmdline;
 	bool forcedac;
+	bool off;		/* x86 iommu=off: no IOMMU driver at all */
 };
 
 /* Read the parameters; print "Forcing DAC for PCI devices" if asked. */
