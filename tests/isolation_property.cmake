@@ -1,0 +1,1 @@
+dmasim_test(test_isolation_property LABELS "unit;memcheck")
