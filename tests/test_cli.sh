@@ -156,6 +156,19 @@ has 'summary 20 tests, 0 failures'
 expect 0 "" --iommu-hw none dmesg
 ! grep -q DMAR "$out" && ok || bad "--iommu-hw none still has DMAR lines"
 expect 2 "dmasim: --iommu-hw 'smmu': use intel, amd or none" --iommu-hw smmu boot
+# vfio: the group moves to vfio-pci, the VM's DMA is confined, the group comes back
+expect 0 "" --cmdline intel_iommu=on vfio 0000:01:00.0
+grep -q 'vfio: group 3 is not viable: 0000:01:00.0 is bound to dmasim_ata' "$out" && ok || bad "vfio: no viability message"
+grep -q '^  0000:01:00.0  driver vfio-pci$' "$out" && ok || bad "vfio: not bound to vfio-pci"
+grep -Eq '^  write guest-physical 0x2000 +reached$' "$out" && ok || bad "vfio: guest write"
+grep -Eq '^  read  host kernel page 0x[0-9a-f]+ +BLOCKED$' "$out" && ok || bad "vfio: host read not blocked"
+grep -q 'DMAR: \[DMA Read NO_PASID\] Request device \[01:00.0\]' "$out" && ok || bad "vfio: no DMAR line"
+tail -1 "$out" | grep -q '^  0000:01:00.0  driver dmasim_ata$' && ok || bad "vfio: driver not given back"
+expect 1 "dmasim vfio: 0000:01:00.0 is in no IOMMU group: no IOMMU translates this machine's DMA (boot with intel_iommu=on, or --iommu-hw amd)" vfio 01:00.0
+expect 2 "dmasim vfio: --guest-mem '3M': a multiple of 4M up to 64G" --iommu-hw amd vfio --guest-mem 3M
+expect 1 "dmasim vfio: no PCI device 07:00.0 (see dmasim lspci)" --iommu-hw amd vfio 07:00.0
+expect 2 "dmasim vfio: unexpected argument 'b'" --iommu-hw amd vfio a b
+
 expect 0 "" --iommu-hw amd dmesg
 grep -q '^\[.*\] pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40$' "$out" && ok || bad "--iommu-hw amd: no 'Found IOMMU cap' line"
 ! grep -q DMAR "$out" && ok || bad "--iommu-hw amd has DMAR lines"

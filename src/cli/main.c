@@ -68,6 +68,14 @@ const struct command commands[] = {
 	  "  --json      one JSON object instead of a table\n"
 	  "  'dmasim bench' with no name lists the benchmarks.\n",
 	  cmd_bench },
+	{ "vfio", "assign a device's IOMMU group to a VM, VFIO style", "[--guest-mem SIZE] [DEVICE]",
+	  "  Moves every device of DEVICE's IOMMU group (default: the first device\n"
+	  "  with a driver) from its host driver to vfio-pci, gives the group to a VM\n"
+	  "  whose memory (--guest-mem, default 16M, a multiple of 4M) is mapped at\n"
+	  "  guest-physical addresses in its own IOMMU domain, shows the device's DMA\n"
+	  "  reaching guest memory and blocked from the host's, then gives it back.\n"
+	  "  Needs an IOMMU: --cmdline intel_iommu=on, or --iommu-hw amd.\n",
+	  cmd_vfio },
 	{ "demo", "a narrated tour of the machine", "",
 	  "  Boot log, zones and the buddy allocator before and after allocations,\n"
 	  "  a zone running out, and the same disk read by PIO and by DMA.\n",

@@ -182,26 +182,48 @@ static const struct pci_device_id *match(const struct pci_driver *drv,
 	return NULL;
 }
 
+int pci_driver_bind(struct pci_dev *p, const struct pci_driver *drv)
+{
+	static const struct pci_device_id any = { PCI_DEVICE(PCI_ANY_ID, PCI_ANY_ID) };
+	const struct pci_device_id *id = drv ? match(drv, p) : NULL;
+	int ret;
+
+	if (p->driver)
+		return -EBUSY;
+	for (int d = 0; !drv && pci_builtin_drivers[d]; d++) {
+		id = match(pci_builtin_drivers[d], p);
+		if (id)
+			drv = pci_builtin_drivers[d];
+	}
+	if (drv && !drv->id_table)
+		id = &any; /* a driver that takes any device (vfio-pci) */
+	if (!drv || !id)
+		return -ENODEV;
+	p->driver = drv;
+	p->dev.driver = &drv->driver;
+	ret = drv->probe(p, id);
+	if (ret) {
+		p->driver = NULL;
+		p->dev.driver = NULL;
+	}
+	return ret;
+}
+
+void pci_driver_unbind(struct pci_dev *p)
+{
+	if (!p->driver)
+		return;
+	if (p->driver->remove)
+		p->driver->remove(p);
+	debug_dma_driver_unbound(&p->dev);
+	p->driver = NULL;
+	p->dev.driver = NULL;
+}
+
 void pci_bind_drivers(struct machine *m)
 {
-	for (unsigned int i = 0; i < m->pcik.nr; i++) {
-		struct pci_dev *p = &m->pcik.devs[i]->pdev;
-
-		for (int d = 0; pci_builtin_drivers[d]; d++) {
-			const struct pci_driver *drv = pci_builtin_drivers[d];
-			const struct pci_device_id *id = match(drv, p);
-
-			if (!id)
-				continue;
-			p->driver = drv;
-			p->dev.driver = &drv->driver;
-			if (drv->probe(p, id)) {
-				p->driver = NULL;
-				p->dev.driver = NULL;
-			}
-			break;
-		}
-	}
+	for (unsigned int i = 0; i < m->pcik.nr; i++)
+		pci_driver_bind(&m->pcik.devs[i]->pdev, NULL);
 }
 
 uint64_t pci_window_start(struct machine *m)
@@ -227,16 +249,8 @@ int pci_subsys_init(struct machine *m)
 
 void pci_unbind_drivers(struct machine *m)
 {
-	for (unsigned int i = m->pcik.nr; i-- > 0;) {
-		struct pci_dev *p = &m->pcik.devs[i]->pdev;
-
-		if (p->driver && p->driver->remove)
-			p->driver->remove(p);
-		if (p->driver)
-			debug_dma_driver_unbound(&p->dev);
-		p->driver = NULL;
-		p->dev.driver = NULL;
-	}
+	for (unsigned int i = m->pcik.nr; i-- > 0;)
+		pci_driver_unbind(&m->pcik.devs[i]->pdev);
 }
 
 void pci_subsys_exit(struct machine *m)

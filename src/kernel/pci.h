@@ -43,6 +43,12 @@ int pci_subsys_init(struct machine *m);
 void pci_bind_drivers(struct machine *m);
 /* Remove every driver (before the IOMMU goes away). */
 void pci_unbind_drivers(struct machine *m);
+/* Bind @drv (NULL: the first built-in driver that matches) to @p: 0,
+ * -EBUSY (a driver is bound), -ENODEV (no match) or the probe's error.
+ * A driver without an id table takes any device. */
+int pci_driver_bind(struct pci_dev *p, const struct pci_driver *drv);
+/* Remove @p's driver (its remove, then DMA-API debugging's check). */
+void pci_driver_unbind(struct pci_dev *p);
 void pci_subsys_exit(struct machine *m);
 struct kpci *kpci_of(struct pci_dev *pdev);
 

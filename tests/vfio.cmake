@@ -1,0 +1,1 @@
+dmasim_test(test_vfio LABELS "unit;memcheck")
