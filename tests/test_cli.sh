@@ -104,6 +104,8 @@ has 'io_tlb_used 2,'
 has 'read  the mapped buffer at 0x[0-9a-f]+ +allowed \("for the device"\)$'
 has '^  write the same buffer +BLOCKED$'
 has 'DMAR: \[DMA Write NO_PASID\] Request device \[00:01\.0\] fault addr 0x[0-9a-f]+ \[fault reason 0x05\] PTE Write access is not set$'
+has '^== 11\. VFIO: a VM drives a device directly, the host stays protected ==$'
+has '^  read  host kernel page 0x[0-9a-f]+ +BLOCKED$'
 
 # PCI: lspci, the tree, devices, and bad device specs (exit 2, named)
 expect 0 "" lspci

@@ -328,6 +328,8 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	       "  dmasim bench pio-vs-dma              PIO against DMA, measured\n"
 	       "  dmasim bench map --path bounce       what a mapping costs, bounced\n"
 	       "  dmasim -c intel_iommu=on ls /sys/kernel/iommu_groups   IOMMU groups\n"
+	       "  dmasim -c intel_iommu=on vfio        a device assigned to a VM\n"
+	       "  dmasim --iommu-hw amd dmesg          an AMD-Vi machine boots\n"
 	       "  dmasim cat /sys/kernel/debug/dma-api/dump   live mappings\n"
 	       "  dmasim help                          everything else\n");
 	dmasim_machine_destroy(m);
