@@ -132,7 +132,7 @@ expect 2 "dmasim lspci: -s 'zz': expected [[BB]:][DD][.F] in hexadecimal" lspci 
 expect 0 "" devices
 has '^  pcie-root-port '
 has '^  dmac '
-expect 2 "dmasim boot: --device 'warp-drive': unknown device type 'warp-drive' (known: dmac disk pcie-root-port x3130-upstream xio3130-downstream pcie-pci-bridge)" boot --device warp-drive
+expect 2 "dmasim boot: --device 'warp-drive': unknown device type 'warp-drive' (known: dmac disk rogue pcie-root-port x3130-upstream xio3130-downstream pcie-pci-bridge)" boot --device warp-drive
 expect 2 "dmasim lspci: --device 'disk,bus=rp9': bus 'rp9' does not exist (buses are pcie.0 and the ids of bridges and ports given before)" lspci -d disk,bus=rp9
 expect 0 "" cat /sys/bus/pci/devices/0000:00:02.0/vendor
 [ "$(cat "$out")" = "0xd3a5" ] && ok || bad "sysfs vendor"
@@ -153,6 +153,34 @@ expect 0 "" ls /sys/kernel/iommu_groups/ --cmdline intel_iommu=on
 expect 0 "" cat /sys/kernel/iommu_groups/1/type -c "intel_iommu=on iommu.strict=1"
 [ "$(cat "$out")" = "DMA" ] && ok || bad "group type strict"
 expect 1 "dmasim: cannot access '/sys/kernel/iommu_groups': No such file or directory" ls /sys/kernel/iommu_groups
+# sysfs links and writes, as Linux lays them out
+expect 0 "" -c intel_iommu=on ls -l /sys/bus/pci/devices/0000:00:02.0/
+has '^iommu_group -> \.\./\.\./\.\./kernel/iommu_groups/2$'
+has '^driver -> \.\./\.\./\.\./bus/pci/drivers/dmac$'
+has '^vendor$'
+expect 0 "" -c intel_iommu=on ls -l /sys/bus/pci/devices/0000:01:00.0
+[ "$(cat "$out")" = "/sys/bus/pci/devices/0000:01:00.0 -> ../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0" ] && ok || bad "ls -l of a link"
+expect 0 "" -c intel_iommu=on ls /sys/class/iommu/dmar0
+[ "$(cat "$out")" = "devices
+intel-iommu" ] && ok || bad "ls through a link"
+expect 0 "" -c intel_iommu=on readlink /sys/class/iommu/dmar0 /sys/kernel/iommu_groups/3/devices/0000:01:00.0
+[ "$(cat "$out")" = "../../devices/virtual/iommu/dmar0
+../../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0" ] && ok || bad "readlink"
+expect 1 "dmasim: /proc/buddyinfo: Invalid argument" readlink /proc/buddyinfo
+expect 2 "dmasim readlink: which link? e.g. dmasim readlink /sys/class/iommu/dmar0" readlink
+expect 0 "" -c intel_iommu=on cat /sys/bus/pci/devices/0000:00:02.0/iommu_group/type
+[ "$(cat "$out")" = "DMA-FQ" ] && ok || bad "cat through iommu_group"
+expect 0 "" -c intel_iommu=on --write /sys/kernel/iommu_groups/1/type=identity cat /sys/kernel/iommu_groups/1/type
+[ "$(cat "$out")" = "identity" ] && ok || bad "--write type=identity"
+expect 0 "" -c intel_iommu=on --write /sys/kernel/iommu_groups/1/type=identity --write /sys/kernel/iommu_groups/1/type=DMA cat /sys/kernel/iommu_groups/1/type
+[ "$(cat "$out")" = "DMA" ] && ok || bad "--write twice, in order"
+expect 0 "" --iommu-hw amd cat /sys/kernel/iommu_groups/1/type --write /sys/kernel/iommu_groups/1/type=DMA
+[ "$(cat "$out")" = "DMA" ] && ok || bad "--write after the command word"
+expect 1 "dmasim cat: --write /sys/kernel/iommu_groups/2/type=identity: Device or resource busy" -c intel_iommu=on --write /sys/kernel/iommu_groups/2/type=identity cat /sys/kernel/iommu_groups/2/type
+expect 1 "dmasim dmesg: --write /sys/kernel/iommu_groups/1/type=nope: Invalid argument" -c intel_iommu=on dmesg --write /sys/kernel/iommu_groups/1/type=nope
+expect 1 "dmasim boot: --write /proc/meminfo=1: Permission denied" boot --write /proc/meminfo=1
+expect 1 "dmasim boot: --write /sys/kernel/iommu_groups/1/type=DMA: No such file or directory" boot --write /sys/kernel/iommu_groups/1/type=DMA
+expect 2 "dmasim: --write 'type': expected PATH=VALUE, e.g. /sys/kernel/iommu_groups/1/type=identity" --write type boot
 expect 0 "" -c intel_iommu=on dmatest --iterations 20
 has 'summary 20 tests, 0 failures'
 expect 0 "" --iommu-hw none dmesg
@@ -178,6 +206,26 @@ expect 0 "" --iommu-hw amd lspci -s 00:00.2
 grep -qx '00:00.2 IOMMU: Advanced Micro Devices, Inc. \[AMD\] Starship/Matisse IOMMU' "$out" && ok || bad "lspci: the AMD-Vi function"
 expect 2 "" --iommu-hw amd -d amd-iommu boot
 grep -q "unknown device type 'amd-iommu'" "$err" && ok || bad "--device amd-iommu accepted"
+
+# attack: the suite, one attack, the table as JSON, bad input
+expect 0 "" attack scan
+grep -q '^== scan under lazy: --cmdline "intel_iommu=on"$' "$out" && ok || bad "attack scan: no lazy run"
+grep -q '^   | DMAR: \[DMA Read NO_PASID\] Request device \[02:00.0\] fault addr 0x0 \[fault reason 0x06\] PTE Read access is not set$' "$out" && ok || bad "attack scan: no DMAR line"
+grep -q '^   verdict: ATTACK SUCCEEDED: secret read, credential is root$' "$out" && ok || bad "attack scan: no success without an IOMMU"
+expect 0 "" attack all --json
+grep -Eq '^\{"results":\[\{"attack":"scan","policy":"no-iommu","bytes_leaked":[0-9]+,"bytes_corrupted":32,"faults":[0-9]+,"verdict":"ATTACK SUCCEEDED: secret read, credential is root"\},' "$out" && ok || bad "attack all --json: shape"
+grep -q '{"attack":"stale-iotlb","policy":"strict","bytes_leaked":0,"bytes_corrupted":0,"faults":20,"verdict":"blocked: 0 accesses after unmap"}' "$out" && ok || bad "attack all --json: stale-iotlb strict"
+tail -c 4 "$out" | grep -q '}]}' && ok || bad "attack all --json: not closed"
+expect 0 "" attack subpage --policy untrusted
+has '^== subpage under untrusted'
+has 'verdict: blocked: the table is unchanged'
+expect 0 "" --iommu-hw amd attack stale-iotlb --cmdline iommu.strict=1
+has '^== stale-iotlb under custom: --iommu-hw amd --cmdline "iommu.strict=1"$'
+expect 0 "" attack
+has '^  open-descriptor '
+expect 2 "dmasim attack: no attack 'nope' (run 'dmasim attack' for the list)" attack nope
+expect 2 "dmasim attack: --policy 'lax': unknown policy (run 'dmasim attack' for the list)" attack scan --policy lax
+expect 2 "dmasim attack: unexpected argument 'subpage'" attack scan subpage
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -101,6 +101,19 @@ int dmasim_read(struct dmasim_machine *m, const char *path, char **text,
 int dmasim_list(struct dmasim_machine *m, const char *path, char ***names,
 		size_t *count);
 void dmasim_free_names(char **names, size_t count);
+/* Write @len bytes of @buf to a writable file of the views, as a write(2)
+ * to sysfs does: the file sees at most 4096 bytes, a NUL after them, and
+ * a single trailing newline is ignored where Linux ignores it; writing
+ * nothing does nothing. 0, -ENOENT, -ENOTDIR, -ELOOP, -EISDIR, -EACCES
+ * (a read-only file), or the file's own error (-EINVAL for a value it
+ * does not take, -EBUSY, ...). Paths follow links as dmasim_read does. */
+int dmasim_write(struct dmasim_machine *m, const char *path, const char *buf,
+		 size_t len);
+/* The text of symbolic link @path (not followed), as readlink(2) gives
+ * it; *target is malloc'd. -EINVAL (not a link), -ENOENT, -ENOTDIR, -ELOOP.
+ * dmasim_read and dmasim_list follow links; a link's name is listed. */
+int dmasim_readlink(struct dmasim_machine *m, const char *path,
+		    char **target);
 
 /* The kernel log as util-linux dmesg prints it by default ("[%5lu.%06lu]
  * text"): @flags adds "<level>" prefixes (RAW) or drops timestamps

@@ -18,6 +18,9 @@ struct cli {
 	const char *devices[CLI_MAX_DEVICES]; /* --device specs */
 	size_t nr_devices;
 	int boot_exit;		  /* exit status when cli_boot failed */
+#define CLI_MAX_WRITES 64
+	const char *writes[CLI_MAX_WRITES]; /* --write PATH=VALUE, in order */
+	size_t nr_writes;
 };
 
 /* A command's own options: getopt_long entries plus a handler that returns
@@ -49,8 +52,8 @@ int cli_common_option(struct cli *cli, int opt, const char *arg);
 extern const struct option cli_common_opts[];
 #define CLI_COMMON_SHORTOPTS "m:p:c:d:"
 
-/* Boot the configured machine; prints why and returns NULL on failure
- * (cli->boot_exit is then the exit status). */
+/* Boot the configured machine and make its --write writes; prints why and
+ * returns NULL on failure (cli->boot_exit is then the exit status). */
 struct dmasim_machine *cli_boot(struct cli *cli);
 /* Parse options (no operands allowed), then boot. NULL: see boot_exit. */
 struct dmasim_machine *cli_boot_noargs(struct cli *cli, int argc, char **argv,
@@ -65,7 +68,9 @@ int cmd_boot(struct cli *cli, int argc, char **argv);
 int cmd_dmesg(struct cli *cli, int argc, char **argv);
 int cmd_cat(struct cli *cli, int argc, char **argv);
 int cmd_ls(struct cli *cli, int argc, char **argv);
+int cmd_readlink(struct cli *cli, int argc, char **argv);
 int cmd_bench(struct cli *cli, int argc, char **argv);
+int cmd_attack(struct cli *cli, int argc, char **argv);
 int cmd_demo(struct cli *cli, int argc, char **argv);
 int cmd_vfio(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);

@@ -23,10 +23,19 @@ const struct command commands[] = {
 	  "  Files: /proc/buddyinfo, /proc/meminfo, /proc/zoneinfo, /proc/iomem,\n"
 	  "  /proc/interrupts, /proc/cmdline, /proc/version; /sys/bus/pci/devices/*/...,\n"
 	  "  /sys/class/dma/*/..., /sys/kernel/debug/{swiotlb,dma-api}/...\n"
-	  "  'dmasim ls PATH' lists a directory.\n",
+	  "  Symbolic links are followed, as in Linux's sysfs\n"
+	  "  (/sys/bus/pci/devices/*/iommu_group/type). 'dmasim ls PATH' lists a\n"
+	  "  directory; --write PATH=VALUE writes a file first.\n",
 	  cmd_cat },
-	{ "ls", "list directories of the machine", "[PATH...]",
-	  "  Lists / when no path is given.\n", cmd_ls },
+	{ "ls", "list directories of the machine", "[-l] [PATH...]",
+	  "  -l                   show where symbolic links point: NAME -> TARGET\n"
+	  "  Lists / when no path is given; a link to a directory lists the\n"
+	  "  directory (with -l, a link given as PATH shows the link itself).\n",
+	  cmd_ls },
+	{ "readlink", "print where symbolic links of the machine point", "PATH...",
+	  "  Prints each link's target as Linux's readlink(1) does, relative to\n"
+	  "  the link's directory (e.g. ../../../kernel/iommu_groups/2).\n",
+	  cmd_readlink },
 	{ "lspci", "list PCI devices, like lspci(8)", "[-t] [-v] [-n] [-s [[BB]:][DD][.F]]",
 	  "  -t                   show the bus tree\n"
 	  "  -v                   verbose: BARs, capabilities, bus mastering, driver\n"
@@ -76,6 +85,21 @@ const struct command commands[] = {
 	  "  reaching guest memory and blocked from the host's, then gives it back.\n"
 	  "  Needs an IOMMU: --cmdline intel_iommu=on, or --iommu-hw amd.\n",
 	  cmd_vfio },
+	{ "attack", "run DMA attacks from a rogue device under each IOMMU policy",
+	  "NAME|all [--policy P] [--json]",
+	  "  scan             PCILeech: read all of RAM for a secret, set a credential to root\n"
+	  "  subpage          Thunderclap: a 2 KiB rx buffer exposes the rest of its page\n"
+	  "  stale-iotlb      replay an IOVA after unmap (the flush queue's window)\n"
+	  "  open-descriptor  never complete a transmit; then a driver watchdog\n"
+	  "  all              every attack under every policy, as a table\n"
+	  "  --policy P       only this policy: no-iommu, passthrough, lazy, strict,\n"
+	  "                   untrusted, amd-lazy, amd-strict\n"
+	  "  --json           {\"results\":[{\"attack\",\"policy\",\"bytes_leaked\",\n"
+	  "                   \"bytes_corrupted\",\"faults\",\"verdict\"},...]}\n"
+	  "  With --cmdline or --iommu-hw, one run on that machine instead of the\n"
+	  "  policies. Runs are deterministic (virtual clock, inline devices).\n"
+	  "  'dmasim attack' with no name lists the attacks and policies.\n",
+	  cmd_attack },
 	{ "demo", "a narrated tour of the machine", "",
 	  "  Boot log, zones and the buddy allocator before and after allocations,\n"
 	  "  a zone running out, and the same disk read by PIO and by DMA.\n",
@@ -110,7 +134,13 @@ void print_common_help(FILE *out)
 	      "      --cache-line N   CPU cache line in bytes on arm64 (default 64)\n"
 	      "      --iommu-hw HW    DMA remapping hardware: intel (VT-d, default on x86;\n"
 	      "                       the kernel uses it with intel_iommu=on), amd (AMD-Vi\n"
-	      "                       at 00:00.2; on unless amd_iommu=off) or none\n",
+	      "                       at 00:00.2; on unless amd_iommu=off) or none\n"
+	      "      --write PATH=VALUE\n"
+	      "                       write VALUE to a file of the machine once it has\n"
+	      "                       booted, before the command runs, as 'echo VALUE >\n"
+	      "                       PATH' does (/sys/kernel/iommu_groups/N/type takes\n"
+	      "                       identity, DMA, DMA-FQ, auto); repeatable, in order;\n"
+	      "                       a refused write fails the command (status 1)\n",
 	      out);
 }
 
@@ -134,6 +164,9 @@ static void print_usage(FILE *out)
 	      "  dmasim bench boot --json\n"
 	      "  dmasim lspci -t\n"
 	      "  dmasim --device disk,bus=rp0,speed=sata cat /proc/interrupts\n"
+	      "  dmasim -c intel_iommu=on ls -l /sys/bus/pci/devices/0000:00:02.0\n"
+	      "  dmasim -c intel_iommu=on --write /sys/kernel/iommu_groups/1/type=identity \\\n"
+	      "         cat /sys/kernel/iommu_groups/1/type\n"
 	      "  dmasim bench pio-vs-dma\n"
 	      "  dmasim dmatest --iterations 1000\n\n"
 	      "'dmasim help COMMAND' tells more about a command.\n",

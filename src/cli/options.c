@@ -1,7 +1,8 @@
 /*
  * Options every command shares: the machine to boot (--ram, --platform,
- * --cmdline, --smp, --clock). A bad value says which option and why, and
- * the command exits with status 2.
+ * --cmdline, --smp, --clock, ...) and the sysfs writes made once it has
+ * booted (--write). A bad value says which option and why, and the
+ * command exits with status 2; a write the machine refuses, status 1.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +12,7 @@
 #include "cli/cli.h"
 
 enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP, OPT_NODEFAULTS, OPT_INLINE,
-       OPT_CACHE_LINE, OPT_IOMMU };
+       OPT_CACHE_LINE, OPT_IOMMU, OPT_WRITE };
 
 const struct option cli_common_opts[] = {
 	{ "ram", required_argument, NULL, 'm' },
@@ -24,6 +25,7 @@ const struct option cli_common_opts[] = {
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "cache-line", required_argument, NULL, OPT_CACHE_LINE },
 	{ "iommu-hw", required_argument, NULL, OPT_IOMMU },
+	{ "write", required_argument, NULL, OPT_WRITE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -71,6 +73,25 @@ static int parse_cache_line(struct cli *cli, const char *arg)
 		return EXIT_USAGE;
 	}
 	cli->cfg.cache_line = (unsigned int)n;
+	return 0;
+}
+
+/* --write PATH=VALUE: kept for after boot (a path has no '='). */
+static int add_write(struct cli *cli, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg) {
+		cli_error(cli, "--write '%s': expected PATH=VALUE, e.g. /sys/kernel/iommu_groups/1/type=identity",
+			  arg);
+		return EXIT_USAGE;
+	}
+	if (cli->nr_writes == CLI_MAX_WRITES) {
+		cli_error(cli, "--write '%s': at most %d writes", arg,
+			  CLI_MAX_WRITES);
+		return EXIT_USAGE;
+	}
+	cli->writes[cli->nr_writes++] = arg;
 	return 0;
 }
 
@@ -151,6 +172,8 @@ int cli_common_option(struct cli *cli, int opt, const char *arg)
 			return EXIT_USAGE;
 		}
 		return 0;
+	case OPT_WRITE:
+		return add_write(cli, arg);
 	case OPT_JSON:
 		cli->json = true;
 		return 0;
@@ -217,6 +240,24 @@ int cli_parse(struct cli *cli, int argc, char **argv,
 	return optind;
 }
 
+/* The --write writes, in order; the first that fails stops them. */
+static int apply_writes(struct cli *cli, struct dmasim_machine *m)
+{
+	for (size_t i = 0; i < cli->nr_writes; i++) {
+		const char *arg = cli->writes[i], *eq = strchr(arg, '=');
+		char *path = strndup(arg, (size_t)(eq - arg));
+		int err = path ? dmasim_write(m, path, eq + 1, strlen(eq + 1))
+			       : -ENOMEM;
+
+		free(path);
+		if (err) {
+			cli_error(cli, "--write %s: %s", arg, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 struct dmasim_machine *cli_boot(struct cli *cli)
 {
 	struct dmasim_machine *m;
@@ -244,6 +285,10 @@ struct dmasim_machine *cli_boot(struct cli *cli)
 
 		fprintf(stderr, "dmasim: warning: %.*s\n", len, problems);
 		problems += len + (nl ? 1 : 0);
+	}
+	if (apply_writes(cli, m)) {
+		dmasim_machine_destroy(m);
+		return NULL;
 	}
 	return m;
 }

@@ -5,11 +5,12 @@
 
 extern const struct pci_type pci_host_type, pci_root_port_type,
 	pci_switch_up_type, pci_switch_down_type, pci_bridge_type, dmac_type,
-	disk_type, amdvi_pci_type;
+	disk_type, amdvi_pci_type, rogue_type;
 
 const struct pci_type *const pci_types[] = {
 	&dmac_type,
 	&disk_type,
+	&rogue_type,
 	&pci_root_port_type,
 	&pci_switch_up_type,
 	&pci_switch_down_type,

@@ -40,6 +40,66 @@ int dmasim_read(struct dmasim_machine *dm, const char *path, char **text,
 	return *text ? 0 : -ENOMEM;
 }
 
+/* What a store sees: at most a page, NUL-terminated (kernfs's copy). */
+static int store(struct machine *m, struct vfs_node *n, const char *buf,
+		 size_t len)
+{
+	size_t n_bytes = len < VFS_WRITE_MAX ? len : VFS_WRITE_MAX;
+	char *copy = malloc(n_bytes + 1);
+	struct cpu_ctx save;
+	bool switched = current_machine() != m;
+	int ret;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, buf, n_bytes);
+	copy[n_bytes] = '\0';
+	if (switched)
+		cpu_ctx_switch(m, &save);
+	ret = n->store(m, n->ctx, copy, n_bytes);
+	if (switched)
+		cpu_ctx_restore(&save);
+	free(copy);
+	return ret;
+}
+
+int dmasim_write(struct dmasim_machine *dm, const char *path, const char *buf,
+		 size_t len)
+{
+	struct machine *m = M(dm);
+	struct vfs_node *n;
+	int err;
+
+	n = vfs_lookup(&m->vfs, path, &err);
+	if (!n)
+		return err;
+	if (n->dir)
+		return -EISDIR;
+	if (!n->store)
+		return -EACCES;
+	if (!len)
+		return 0; /* sysfs does not call the store for nothing */
+	if (!buf)
+		return -EFAULT;
+	return store(m, n, buf, len);
+}
+
+int dmasim_readlink(struct dmasim_machine *dm, const char *path, char **target)
+{
+	struct strbuf sb;
+	int err;
+
+	*target = NULL;
+	strbuf_init(&sb);
+	err = vfs_readlink(&M(dm)->vfs, path, &sb);
+	if (!err)
+		*target = strbuf_detach(&sb, NULL);
+	strbuf_release(&sb);
+	if (!err && !*target)
+		err = -ENOMEM;
+	return err;
+}
+
 void dmasim_free_names(char **names, size_t count)
 {
 	for (size_t i = 0; names && i < count; i++)

@@ -24,6 +24,7 @@
 
 #include "kernel/iomem.h"
 #include "kernel/page_alloc.h"
+#include "kernel/slab.h"
 #include "kernel/procfs.h"
 
 /* Sizes of the kernel image's sections (a Debian 6.1 build), in KiB. */
@@ -202,6 +203,8 @@ static int boot(struct machine *m, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	ret = mm_init(m);
+	if (!ret)
+		ret = kmem_init(m);
 	if (ret)
 		return ret;
 	pr_info(m, "smpboot: Allowing %u CPUs, 0 hotplug CPUs\n", m->nr_cpus);
@@ -345,6 +348,7 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 
 		cpu_ctx_switch(m, &save);
 		pci_unbind_drivers(m);
+		kmem_destroy(m);
 		intel_iommu_exit(m);
 		amd_iommu_exit(m);
 		iommu_groups_free(m);
@@ -365,5 +369,6 @@ void dmasim_machine_destroy(struct dmasim_machine *dm)
 	ratelimit_destroy(&m->nopage_rs);
 	ratelimit_destroy(&m->dma_rs);
 	printk_destroy(&m->log);
+	mclock_destroy(&m->clock);
 	free(m);
 }

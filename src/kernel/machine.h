@@ -34,6 +34,7 @@ struct iommu_device;
 struct iommu_unit;
 struct intel_iommu;
 struct amd_iommu;
+struct kmem;
 
 struct machine {
 	struct dmasim_config cfg;
@@ -70,6 +71,7 @@ struct machine {
 	struct dma_pools dma_pools;	/* every dma_pool, for sysfs */
 	struct ratelimit dma_rs;	/* dev_warn_ratelimited of the DMA API */
 	struct dma_device *dma_devices; /* dmaengine providers (dmaengine.c) */
+	struct kmem *kmem;		/* kmalloc's caches (slab.c) */
 };
 
 /* The machine and CPU the calling thread is in (dmasim_enter). */

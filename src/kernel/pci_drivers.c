@@ -3,10 +3,12 @@
 
 #include "kernel/pci.h"
 
-extern const struct pci_driver dmac_pci_driver, ata_pci_driver;
+extern const struct pci_driver dmac_pci_driver, ata_pci_driver,
+	rnic_pci_driver;
 
 const struct pci_driver *const pci_builtin_drivers[] = {
 	&dmac_pci_driver,
 	&ata_pci_driver,
+	&rnic_pci_driver,
 	NULL,
 };

@@ -1,12 +1,17 @@
 /*
- * /sys/bus/pci/devices/<name>/ attributes in Linux's formats (vendor,
- * device, class: "0x%04x" / "0x%06x"; irq; enable; resource with 13
- * lines for endpoints and 17 for bridges; dma_mask_bits; msi_irqs/;
- * uevent), /sys/bus/pci/drivers/<driver>/<name>, and /proc/interrupts as
- * x86 prints it.
+ * PCI in sysfs as Linux lays it out: each function's directory under
+ * /sys/devices/pci0000:00/, below the bridges above it (.../0000:00:01.0/
+ * 0000:01:00.0), with its attributes in Linux's formats (vendor, device,
+ * class: "0x%04x" / "0x%06x"; irq; enable; resource with 13 lines for
+ * endpoints and 17 for bridges; dma_mask_bits; msi_irqs/; uevent);
+ * /sys/bus/pci/devices/<name> a link to it ("../../../devices/pci0000:00/
+ * <name>"); a bound driver's /sys/bus/pci/drivers/<driver>/<name> a link
+ * to the device and the device's "driver" a link back; and
+ * /proc/interrupts as x86 prints it.
  */
 #include "kernel/pci_sysfs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,9 +152,33 @@ static void show_interrupts(struct machine *m, void *ctx, struct strbuf *out)
 	strbuf_printf(out, "%*s: %10d\n", prec, "MIS", 0);
 }
 
-static int add_device(struct machine *m, struct kpci *k)
+/* The upstream bridges' names, top first, then the function's own. */
+static void add_path(struct strbuf *sb, const struct pci_func *fn)
 {
-	char path[160];
+	if (fn->parent)
+		add_path(sb, fn->parent);
+	strbuf_printf(sb, "/%s", fn->name);
+}
+
+int pci_sysfs_dev_path(const struct kpci *k, char *buf, size_t len)
+{
+	struct strbuf sb;
+	int ret = 0;
+
+	strbuf_init(&sb);
+	strbuf_puts(&sb, PCI_SYSFS_ROOT);
+	add_path(&sb, k->fn);
+	if (sb.failed || sb.len >= len)
+		ret = sb.failed ? -ENOMEM : -ENAMETOOLONG;
+	else
+		memcpy(buf, sb.buf, sb.len + 1);
+	strbuf_release(&sb);
+	return ret;
+}
+
+static int add_attrs(struct machine *m, struct kpci *k, const char *dir)
+{
+	char path[PCI_SYSFS_PATH_MAX + 64];
 	int ret = 0;
 
 	for (int a = 0; a < A_NR && !ret; a++) {
@@ -157,21 +186,42 @@ static int add_device(struct machine *m, struct kpci *k)
 
 		c->k = k;
 		c->a = a;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s",
-			 k->name, attr_names[a]);
+		snprintf(path, sizeof(path), "%s/%s", dir, attr_names[a]);
 		ret = vfs_add_file(&m->vfs, path, show_attr, c);
 	}
 	for (unsigned int i = 0; i < k->nr_irqs && !ret; i++) {
-		snprintf(path, sizeof(path),
-			 "/sys/bus/pci/devices/%s/msi_irqs/%u", k->name,
+		snprintf(path, sizeof(path), "%s/msi_irqs/%u", dir,
 			 k->irq_base + i);
 		ret = vfs_add_file(&m->vfs, path, show_msi_irq, NULL);
 	}
-	if (!ret && k->pdev.driver) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/%s",
-			 k->pdev.driver->name, k->name);
-		ret = vfs_mkdir(&m->vfs, path);
-	}
+	return ret;
+}
+
+static int add_driver_links(struct machine *m, struct kpci *k, const char *dir)
+{
+	char path[PCI_SYSFS_PATH_MAX + 64], drv[128];
+	int ret;
+
+	snprintf(drv, sizeof(drv), "/sys/bus/pci/drivers/%s",
+		 k->pdev.driver->name);
+	snprintf(path, sizeof(path), "%s/%s", drv, k->name);
+	ret = vfs_link_to(&m->vfs, path, dir);
+	snprintf(path, sizeof(path), "%s/driver", dir);
+	return ret ? ret : vfs_link_to(&m->vfs, path, drv);
+}
+
+static int add_device(struct machine *m, struct kpci *k)
+{
+	char dir[PCI_SYSFS_PATH_MAX], path[96];
+	int ret = pci_sysfs_dev_path(k, dir, sizeof(dir));
+
+	if (!ret)
+		ret = add_attrs(m, k, dir);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", k->name);
+	if (!ret)
+		ret = vfs_link_to(&m->vfs, path, dir);
+	if (!ret && k->pdev.driver)
+		ret = add_driver_links(m, k, dir);
 	return ret;
 }
 

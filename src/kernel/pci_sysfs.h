@@ -1,6 +1,8 @@
-/* /sys/bus/pci and /proc/interrupts (see pci_sysfs.c). */
+/* PCI in sysfs, /sys/bus/pci and /proc/interrupts (see pci_sysfs.c). */
 #ifndef DMASIM_KERNEL_PCI_SYSFS_H
 #define DMASIM_KERNEL_PCI_SYSFS_H
+
+#include <stddef.h>
 
 struct machine;
 struct kpci;
@@ -14,5 +16,12 @@ struct pci_attr {
 #define PCI_SYSFS_ATTRS 15
 
 int pci_sysfs_init(struct machine *m);
+
+/* Where PCI functions live in sysfs (the root bus 0000:00's device). */
+#define PCI_SYSFS_ROOT	    "/sys/devices/pci0000:00"
+#define PCI_SYSFS_PATH_MAX 256
+/* The directory of @k: PCI_SYSFS_ROOT, the bridges above it, its name.
+ * 0 or -ENAMETOOLONG (longer than @len). */
+int pci_sysfs_dev_path(const struct kpci *k, char *buf, size_t len);
 
 #endif

@@ -7,7 +7,9 @@
  * write); unmap clears the tables, then either syncs the IOTLB at once
  * (strict) or queues the IOVA on this CPU's 256-entry flush queue, freed
  * only after a domain-wide flush, which happens when a queue is full or
- * 10 ms after the first entry (lazy); sg entries share one IOVA range
+ * 10 ms after the first entry (lazy; on a virtual clock the 10 ms are
+ * the machine's, so the flush happens when the clock is advanced past
+ * them); sg entries share one IOVA range
  * and merge where an entry starts on a granule boundary, within the
  * device's maximum segment size; untrusted devices bounce mappings that
  * are not granule-aligned, with the padding zeroed, and bounce every sg
@@ -59,6 +61,7 @@ struct iommu_dma_cookie {
 	_Atomic bool armed;
 	bool stop, has_timer;
 	struct timespec deadline;
+	struct vtimer vt;	/* the timer on a virtual clock */
 	_Atomic unsigned long fq_flushes, strict_syncs, bounced;
 };
 
@@ -106,6 +109,13 @@ static bool fq_full(const struct iova_fq *fq)
 
 static void fq_arm(struct iommu_dma_cookie *c)
 {
+	struct mclock *clk = &c->m->clock;
+
+	if (mclock_is_virtual(clk)) {
+		vtimer_arm(clk, &c->vt, mclock_now(clk) +
+			   IOVA_DEFAULT_FQ_TIMEOUT * 1000000ULL);
+		return;
+	}
 	if (atomic_load_explicit(&c->armed, memory_order_acquire))
 		return; /* the timer will flush what is queued now */
 	pthread_mutex_lock(&c->tlock);
@@ -184,6 +194,18 @@ static void *fq_timer(void *arg)
 	return NULL;
 }
 
+/* The same timer on a virtual clock: it fires when the clock is
+ * advanced past its expiry, on the thread that advances it. */
+static void fq_vtimer_fire(void *arg)
+{
+	struct iommu_dma_cookie *c = arg;
+	struct cpu_ctx save;
+
+	cpu_ctx_switch(c->m, &save);
+	iommu_dma_flush_fq(c->domain);
+	cpu_ctx_restore(&save);
+}
+
 static int fq_init(struct iommu_dma_cookie *c)
 {
 	pthread_condattr_t a;
@@ -194,6 +216,10 @@ static int fq_init(struct iommu_dma_cookie *c)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < c->nr_fq; i++)
 		pthread_mutex_init(&c->fq[i].lock, NULL);
+	c->vt.fn = fq_vtimer_fire;
+	c->vt.arg = c;
+	if (mclock_is_virtual(&c->m->clock))
+		return 0;
 	pthread_mutex_init(&c->tlock, NULL);
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
@@ -207,6 +233,8 @@ static int fq_init(struct iommu_dma_cookie *c)
 
 static void fq_destroy(struct iommu_dma_cookie *c)
 {
+	if (c->fq && mclock_is_virtual(&c->m->clock))
+		vtimer_cancel(&c->m->clock, &c->vt);
 	if (c->has_timer) {
 		pthread_mutex_lock(&c->tlock);
 		c->stop = true;

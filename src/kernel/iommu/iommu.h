@@ -20,4 +20,19 @@ int iommu_probe_devices(struct machine *m);
 int iommu_dev_rids(struct device *dev, uint16_t out[2]);
 void iommu_release_devices(struct machine *m);
 
+struct kpci;
+struct iommu_group;
+/* iommu_get_def_domain_type: the type @k must have whatever the policy
+ * (IOMMU_DOMAIN_DMA for an untrusted device), or 0 when it has none. */
+unsigned int iommu_dev_def_domain_type(struct machine *m, struct kpci *k);
+/* The policy's default domain type: identity, DMA (strict) or DMA-FQ. */
+unsigned int iommu_def_domain_type(struct machine *m);
+/* Replace the default domain of @g, a group of one device, by a new one
+ * of @type: the device is detached, attached to the new domain and given
+ * its DMA ops; the old domain is freed. On failure nothing changes.
+ * 0, -EINVAL (no default domain, or not one device), -ENOMEM, or the
+ * driver's attach error. */
+int iommu_group_change_default_domain(struct machine *m,
+				      struct iommu_group *g, unsigned int type);
+
 #endif

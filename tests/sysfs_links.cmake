@@ -1,0 +1,1 @@
+dmasim_test(test_sysfs_links LABELS "unit;memcheck")

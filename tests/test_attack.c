@@ -1,0 +1,225 @@
+/* The attack suite: each attack's outcome under each policy, measured;
+ * the rogue device's statuses for holes, addresses beyond RAM and bus
+ * mastering off; its windows and remembered IOVAs. */
+#include <errno.h>
+#include <string.h>
+
+#include "attack/attack.h"
+#include "drivers/rnic.h"
+#include "helpers.h"
+#include "hw/rogue.h"
+#include "kernel/machine.h"
+
+static void run(const char *attack, const char *policy, struct atk_result *r)
+{
+	const struct attack *a = attack_find(attack);
+	const struct atk_policy *p = atk_policy_find(policy);
+
+	assert_non_null(a);
+	assert_non_null(p);
+	attack_run(a, p, NULL, r);
+	if (r->error)
+		print_error("%s under %s: %d\n", attack, policy, r->error);
+	assert_int_equal(r->error, 0);
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static void test_scan(void **state)
+{
+	static const char *const open[] = { "no-iommu", "passthrough" };
+	static const char *const shut[] = { "lazy", "strict", "untrusted",
+					    "amd-lazy", "amd-strict" };
+	struct atk_result r;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		run("scan", open[i], &r);
+		assert_true(starts(r.verdict, "ATTACK SUCCEEDED"));
+		assert_true(r.bytes_leaked > 4096);
+		assert_int_equal(r.bytes_corrupted, 32); /* eight ids */
+		assert_int_equal(r.fault_lines, 0);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		run("scan", shut[i], &r);
+		assert_true(starts(r.verdict, "blocked"));
+		assert_int_equal(r.bytes_leaked, 0);
+		assert_int_equal(r.bytes_corrupted, 0);
+		assert_int_equal(r.faults, 8192); /* every 64 KiB block */
+		assert_true(r.fault_lines >= 1);
+		assert_non_null(strstr(r.log, i < 3 ? "DMAR: [DMA Read NO_PASID] Request device [02:00.0] fault addr 0x0 [fault reason 0x06]"
+						  : "AMD-Vi: Event logged [IO_PAGE_FAULT domain="));
+	}
+}
+
+static void test_subpage(void **state)
+{
+	struct atk_result r;
+
+	(void)state;
+	run("subpage", "no-iommu", &r);
+	assert_int_equal(r.bytes_leaked, 2048);
+	assert_int_equal(r.bytes_corrupted, 128);
+	assert_non_null(strstr(r.did, ": the same page"));
+	/* translated: the write-only mapping cannot be read, but the page
+	 * is writable: the table is overwritten */
+	run("subpage", "strict", &r);
+	assert_int_equal(r.bytes_leaked, 0);
+	assert_int_equal(r.bytes_corrupted, 128);
+	assert_int_equal(r.faults, 1);
+	assert_non_null(strstr(r.log, "[fault reason 0x06] PTE Read access is not set"));
+	assert_true(starts(r.verdict, "ATTACK SUCCEEDED"));
+	run("subpage", "amd-lazy", &r);
+	assert_int_equal(r.bytes_corrupted, 128);
+	/* untrusted: bounced, the write lands in zeroed padding */
+	run("subpage", "untrusted", &r);
+	assert_int_equal(r.bytes_leaked, 0);
+	assert_int_equal(r.bytes_corrupted, 0);
+	assert_true(starts(r.verdict, "blocked: the table is unchanged"));
+}
+
+static void test_stale_iotlb(void **state)
+{
+	struct atk_result r;
+
+	(void)state;
+	run("stale-iotlb", "lazy", &r);
+	assert_int_equal(r.faults, 10);
+	assert_int_equal(r.bytes_corrupted, 10 * 16);
+	assert_non_null(strstr(r.verdict, "10 writes after unmap, closed after 10 ms"));
+	assert_non_null(strstr(r.did, "(the freed buffer's memory)"));
+	run("stale-iotlb", "amd-lazy", &r);
+	assert_int_equal(r.faults, 10);
+	run("stale-iotlb", "strict", &r);
+	assert_int_equal(r.bytes_corrupted, 0);
+	assert_int_equal(r.faults, 20);
+	assert_true(starts(r.verdict, "blocked: 0 accesses after unmap"));
+	run("stale-iotlb", "untrusted", &r);
+	assert_int_equal(r.bytes_corrupted, 0);
+	run("stale-iotlb", "no-iommu", &r);
+	assert_int_equal(r.bytes_corrupted, 20 * 16);
+	assert_int_equal(r.faults, 0);
+}
+
+static void test_open_descriptor(void **state)
+{
+	struct atk_result r;
+
+	(void)state;
+	run("open-descriptor", "strict", &r);
+	assert_non_null(strstr(r.did, "saw 10 of 10 kernel objects"));
+	assert_non_null(strstr(r.verdict, "the watchdog closed it at 5 ms"));
+	assert_int_equal(r.faults, 15);
+	run("open-descriptor", "lazy", &r);
+	assert_non_null(strstr(r.verdict, "stayed readable until 10 ms"));
+	run("open-descriptor", "untrusted", &r);
+	assert_int_equal(r.bytes_leaked, 0);
+	assert_true(starts(r.verdict, "blocked"));
+	run("open-descriptor", "passthrough", &r);
+	assert_non_null(strstr(r.verdict, "does not help without translation"));
+	assert_int_equal(r.faults, 0);
+}
+
+static struct dmasim_machine *boot_rogue(const char *cmdline)
+{
+	static const char *const devs[] = { "rogue,id=rogue0" };
+	struct dmasim_config cfg;
+	struct dmasim_machine *m = NULL;
+
+	dmasim_config_init(&cfg);
+	cfg.ram_bytes = GiB(1);
+	cfg.cmdline = cmdline;
+	cfg.clock = DMASIM_CLOCK_VIRTUAL;
+	cfg.inline_devices = true;
+	cfg.nr_cpus = 2;
+	cfg.devices = devs;
+	cfg.nr_devices = 1;
+	assert_int_equal(dmasim_machine_create(&cfg, &m, NULL, 0), 0);
+	return m;
+}
+
+static void test_rogue_statuses(void **state)
+{
+	struct dmasim_machine *dm = boot_rogue(NULL);
+	struct machine *m = (struct machine *)dm;
+	struct pci_func *fn = pci_find_id(m, "rogue0");
+	struct rogue *r = rogue_of(fn);
+	struct rogue_stats st;
+	uint8_t buf[64];
+	size_t done = 99;
+
+	(void)state;
+	assert_non_null(r);
+	assert_null(rogue_of(pci_find_id(m, "dmac0")));
+	assert_int_equal(rogue_read(r, 0x1000, buf, 8, &done), PCI_STATUS_OK);
+	assert_int_equal(done, 8);
+	/* the legacy hole, the PCI hole, beyond RAM: unsupported requests */
+	assert_int_equal(rogue_read(r, 0xa0000, buf, 8, &done), PCI_STATUS_UR);
+	assert_int_equal(done, 0);
+	assert_int_equal(rogue_write(r, 0xfec00000, buf, 8, NULL), PCI_STATUS_UR);
+	assert_int_equal(rogue_read(r, GiB(64), buf, 8, NULL), PCI_STATUS_UR);
+	assert_int_equal(rogue_read(r, UINT64_MAX - 3, buf, 8, NULL), PCI_STATUS_UR);
+	/* a read running into the hole stops there */
+	assert_int_equal(rogue_read(r, 0xa0000 - 16, buf, 64, &done), PCI_STATUS_UR);
+	assert_int_equal(done, 16);
+	/* bus mastering off: a master abort */
+	pci_clear_master(pci_get_by_name(m, fn->name));
+	assert_int_equal(rogue_read(r, 0x1000, buf, 8, NULL), PCI_STATUS_MASTER_ABORT);
+	rogue_get_stats(r, &st);
+	assert_int_equal(st.faults, 5);
+	assert_int_equal(st.aborts, 1);
+	assert_int_equal(st.bytes_read, 8 + 16);
+	dmasim_machine_destroy(dm);
+}
+
+static void test_rogue_windows(void **state)
+{
+	struct dmasim_machine *dm = boot_rogue("intel_iommu=on iommu.strict=1");
+	struct machine *m = (struct machine *)dm;
+	struct rogue *r = rogue_of(pci_find_id(m, "rogue0"));
+	struct rnic *n = rnic_of(pci_get_by_name(m, pci_find_id(m, "rogue0")->name));
+	struct rogue_window w[4];
+	struct rogue_iova v[4];
+	struct rnic_buf b;
+
+	(void)state;
+	assert_non_null(n);
+	assert_int_equal(rnic_xmit(n, "hello", 5), 0);
+	assert_int_equal(rnic_buffers(n, &b, 1), 1);
+	/* Thunderclap's probe: the one page mapped readable answers */
+	assert_int_equal(rogue_scan(r, 0xffff0000ULL, 0x100000000ULL, w, 4), 1);
+	assert_int_equal(w[0].start, b.dma & ~0xfffULL);
+	assert_int_equal(w[0].end, w[0].start + 4096);
+	assert_int_equal(rogue_iovas(r, v, 4), 1);
+	assert_int_equal(v[0].addr, b.dma);
+	assert_true(v[0].tx);
+	/* it completes; the driver unmaps; the remembered IOVA faults */
+	assert_int_equal(rogue_tx_complete(r), 1);
+	assert_int_equal(rnic_buffers(n, &b, 1), 0);
+	assert_int_equal(rogue_scan(r, 0xffff0000ULL, 0x100000000ULL, w, 4), 0);
+	/* withheld: nothing completes */
+	rogue_set_withhold(r, true);
+	assert_int_equal(rnic_xmit(n, "again", 5), 0);
+	assert_int_equal(rogue_tx_complete(r), -EBUSY);
+	assert_int_equal(rogue_rx_packet(r, "x", 1), -EBUSY);
+	rogue_set_withhold(r, false);
+	assert_int_equal(rogue_rx_packet(r, "x", 1), -ENOSPC); /* no rx buffer */
+	dmasim_machine_destroy(dm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_subpage),
+		cmocka_unit_test(test_stale_iotlb),
+		cmocka_unit_test(test_open_descriptor),
+		cmocka_unit_test(test_rogue_statuses),
+		cmocka_unit_test(test_rogue_windows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
