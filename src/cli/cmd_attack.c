@@ -47,10 +47,13 @@ static void list(void)
 
 static void print_run(const struct atk_result *r, const struct atk_policy *p)
 {
-	printf("== %s under %s: %s%s%s%s\n", r->attack, r->policy,
-	       p->hw == DMASIM_IOMMU_AMD ? "--iommu-hw amd " : "",
-	       p->cmdline[0] ? "--cmdline \"" : "", p->cmdline,
-	       p->cmdline[0] ? "\"" : "");
+	printf("== %s under %s: %s\n", r->attack, r->policy, p->what);
+	if (p->hw == DMASIM_IOMMU_AMD || p->cmdline[0])
+		printf("   machine: %s%s%s%s%s\n",
+		       p->hw == DMASIM_IOMMU_AMD ? "--iommu-hw amd" : "",
+		       p->hw == DMASIM_IOMMU_AMD && p->cmdline[0] ? " " : "",
+		       p->cmdline[0] ? "--cmdline \"" : "", p->cmdline,
+		       p->cmdline[0] ? "\"" : "");
 	if (p->external)
 		printf("   (the rogue device is behind an external-facing port)\n");
 	if (r->error) {

@@ -320,6 +320,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	show_pio_vs_dma(m);
 	demo_dma_api(m);
 	demo_iommu(&cli->cfg);
+	demo_attack(&cli->cfg);
 	heading("Next");
 	printf("  dmasim cat /proc/zoneinfo            watermarks and lowmem protection\n"
 	       "  dmasim --cmdline mem=2G demo         the same machine limited by mem=\n"
@@ -329,6 +330,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	       "  dmasim bench map --path bounce       what a mapping costs, bounced\n"
 	       "  dmasim -c intel_iommu=on ls /sys/kernel/iommu_groups   IOMMU groups\n"
 	       "  dmasim -c intel_iommu=on vfio        a device assigned to a VM\n"
+	       "  dmasim attack all                    every DMA attack under every policy\n"
 	       "  dmasim --iommu-hw amd dmesg          an AMD-Vi machine boots\n"
 	       "  dmasim cat /sys/kernel/debug/dma-api/dump   live mappings\n"
 	       "  dmasim help                          everything else\n");
