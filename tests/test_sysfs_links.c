@@ -17,6 +17,7 @@
 #include "dmasim/linux/mm.h"
 #include "dmasim/linux/pci.h"
 #include "helpers.h"
+#include "kernel/iommu/dma-iommu.h"
 #include "hw/bus.h"
 #include "hw/pci.h"
 #include "kernel/machine.h"
@@ -496,18 +497,40 @@ static void test_type_group_and_untrusted(void **state)
 /* DMA to DMA-FQ is the one change Linux makes under a bound driver, in
  * place. Until dma-iommu can add a flush queue to a live domain it is
  * refused with -EOPNOTSUPP, after the bound-driver check let it by. */
+/* DMA to DMA-FQ with the driver bound: the same domain gets a flush
+ * queue, its live mappings untouched; unmaps become lazy from then on. */
 static void test_type_dma_to_fq_bound(void **state)
 {
 	struct dmasim_machine *m = boot_intel("intel_iommu=on iommu.strict=1");
 	struct device *dmac = dmasim_pci_device(m, "0000:00:02.0");
 	struct iommu_domain *d = dmac->iommu_domain;
+	struct page *pg = alloc_page(GFP_KERNEL);
+	dma_addr_t a;
+	char got = 0;
 
 	(void)state;
 	read_is(m, TYPE(2), "DMA\n");
-	assert_int_equal(dmasim_write(m, TYPE(2), "DMA-FQ", 6), -EOPNOTSUPP);
+	pci_set_master(to_pci_dev(dmac));
+	*(char *)page_address(pg) = 'q';
+	a = dma_map_single(dmac, page_address(pg), 64, DMA_TO_DEVICE);
+	assert_int_equal(dma_mapping_error(dmac, a), 0);
+	assert_int_equal(dmasim_write(m, TYPE(2), "DMA-FQ", 6), 0);
 	assert_false(test_log_has(m, "iommu: Device is still bound to driver"));
 	assert_ptr_equal(dmac->iommu_domain, d);
-	read_is(m, TYPE(2), "DMA\n");
+	assert_int_equal(d->type, IOMMU_DOMAIN_DMA_FQ);
+	read_is(m, TYPE(2), "DMA-FQ\n");
+	/* the mapping made before the change still answers */
+	assert_int_equal(dmasim_bus_read(m, "0000:00:02.0", a, &got, 1), 0);
+	assert_int_equal(got, 'q');
+	/* and its unmap is lazy now: the stale entry answers until a flush */
+	dma_unmap_single(dmac, a, 64, DMA_TO_DEVICE);
+	assert_int_equal(dmasim_bus_read(m, "0000:00:02.0", a, &got, 1), 0);
+	iommu_dma_flush_fq(d);
+	assert_int_equal(dmasim_bus_read(m, "0000:00:02.0", a, &got, 1), -EIO);
+	/* the shortcut is only DMA -> DMA-FQ: asked again, the bound driver
+	 * refuses it, as in 6.1 */
+	assert_int_equal(dmasim_write(m, TYPE(2), "DMA-FQ", 6), -EBUSY);
+	__free_page(pg);
 	dmasim_machine_destroy(m);
 }
 

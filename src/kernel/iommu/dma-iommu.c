@@ -62,6 +62,7 @@ struct iommu_dma_cookie {
 	bool stop, has_timer;
 	struct timespec deadline;
 	struct vtimer vt;	/* the timer on a virtual clock */
+	_Atomic bool fq_on;	/* the queues are ready: unmaps go there */
 	_Atomic unsigned long fq_flushes, strict_syncs, bounced;
 };
 
@@ -218,8 +219,10 @@ static int fq_init(struct iommu_dma_cookie *c)
 		pthread_mutex_init(&c->fq[i].lock, NULL);
 	c->vt.fn = fq_vtimer_fire;
 	c->vt.arg = c;
-	if (mclock_is_virtual(&c->m->clock))
+	if (mclock_is_virtual(&c->m->clock)) {
+		atomic_store_explicit(&c->fq_on, true, memory_order_release);
 		return 0;
+	}
 	pthread_mutex_init(&c->tlock, NULL);
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
@@ -228,6 +231,7 @@ static int fq_init(struct iommu_dma_cookie *c)
 	if (pthread_create(&c->timer, NULL, fq_timer, c))
 		return -ENOMEM;
 	c->has_timer = true;
+	atomic_store_explicit(&c->fq_on, true, memory_order_release);
 	return 0;
 }
 
@@ -246,6 +250,7 @@ static void fq_destroy(struct iommu_dma_cookie *c)
 	}
 	if (c->fq) {
 		iommu_dma_flush_fq(c->domain);
+		atomic_store(&c->fq_on, false);
 		for (unsigned int i = 0; i < c->nr_fq; i++)
 			pthread_mutex_destroy(&c->fq[i].lock);
 	}
@@ -263,6 +268,22 @@ static void reserve_regions(struct iommu_dma_cookie *c)
 	/* the host bridge's window: peer-to-peer MMIO, not memory */
 	reserve_iova(iovad, iova_pfn(iovad, pci_window_start(c->m)),
 		     iova_pfn(iovad, 0xfebfffffULL));
+}
+
+/* iommu_dma_init_fq: a strict DMA domain becomes DMA-FQ in place, its
+ * mappings untouched; unmaps from now on go through the queues. */
+int iommu_dma_init_fq(struct iommu_domain *domain)
+{
+	struct iommu_dma_cookie *c = domain->iova_cookie;
+
+	if (!c || !(domain->type & __IOMMU_DOMAIN_DMA_API))
+		return -EINVAL;
+	if (!atomic_load(&c->fq_on) && fq_init(c)) {
+		fq_destroy(c);
+		return -ENOMEM;
+	}
+	domain->type = IOMMU_DOMAIN_DMA_FQ;
+	return 0;
 }
 
 int iommu_get_dma_cookie(struct iommu_domain *domain)
@@ -393,13 +414,13 @@ static void do_unmap(struct device *dev, dma_addr_t addr, size_t size)
 	addr -= off;
 	size = iova_align(&c->iovad, size + off);
 	iommu_iotlb_gather_init(&gather);
-	gather.queued = c->fq != NULL;
+	gather.queued = atomic_load_explicit(&c->fq_on, memory_order_acquire);
 	iommu_unmap_fast(d, addr, size, &gather);
 	if (!gather.queued) {
 		iommu_iotlb_sync(d, &gather);
 		atomic_fetch_add(&c->strict_syncs, 1);
 	}
-	free_iova_range(c, addr, size, c->fq != NULL);
+	free_iova_range(c, addr, size, gather.queued);
 }
 
 static int dir_to_prot(enum dma_data_direction dir, bool coherent,

@@ -26,6 +26,9 @@ extern const struct dma_map_ops iommu_dma_ops;
  * queues; reserve the MSI window and the host bridge's MMIO window. */
 int iommu_get_dma_cookie(struct iommu_domain *domain);
 void iommu_put_dma_cookie(struct iommu_domain *domain);
+/* Give a live DMA domain a flush queue (DMA -> DMA-FQ), mappings kept:
+ * 0, -EINVAL (not a DMA API domain) or -ENOMEM. */
+int iommu_dma_init_fq(struct iommu_domain *domain);
 /* Route @dev's DMA API calls through @domain (already attached). */
 void iommu_setup_dma_ops(struct device *dev, struct iommu_domain *domain);
 

@@ -33,6 +33,7 @@
 #include "hw/amdvi.h"
 #include "hw/vtd.h"
 #include "kernel/iommu/amd.h"
+#include "kernel/iommu/dma-iommu.h"
 #include "kernel/iommu/intel.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/iommu/policy.h"
@@ -141,9 +142,8 @@ static int parse_type(const char *buf, unsigned int *type)
 }
 
 /* iommu_change_dev_def_domain: the device's own checks, then the change.
- * DMA to DMA-FQ under a bound driver must keep the domain and its live
- * mappings and add a flush queue to it: dma-iommu has no entry point for
- * that yet, so it is refused (-EOPNOTSUPP) rather than done wrongly. */
+ * DMA to DMA-FQ under a bound driver keeps the domain and its live
+ * mappings and adds a flush queue to it, as Linux does. */
 static int change_dev_def_domain(struct machine *m, struct type_attr *a,
 				 unsigned int type)
 {
@@ -168,8 +168,13 @@ static int change_dev_def_domain(struct machine *m, struct type_attr *a,
 	if (def->type == type)
 		return 0;
 	if (type == IOMMU_DOMAIN_DMA_FQ && def->type == IOMMU_DOMAIN_DMA &&
-	    k->pdev.driver)
-		return -EOPNOTSUPP;
+	    k->pdev.driver) {
+		int ret = iommu_dma_init_fq(def);
+
+		if (!ret)
+			a->g->domain_type = (int)def->type;
+		return ret;
+	}
 	return iommu_group_change_default_domain(m, a->g, type);
 }
 
