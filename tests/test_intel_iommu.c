@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dmasim/disk.h"
 #include "dmasim/linux/dma-mapping.h"
@@ -231,6 +232,46 @@ static void test_lazy_window(void **state)
 	dmasim_machine_destroy(f.m);
 }
 
+/* On a host clock the flush queue's 10 ms timer is a thread of its own:
+ * the stale entry goes away without anyone flushing by hand. */
+static void test_lazy_window_host_clock(void **state)
+{
+	struct dmasim_config cfg;
+	struct dmasim_machine *m;
+	struct device *dev;
+	struct iommu_dma_stats st;
+	struct page *pg;
+	dma_addr_t a;
+	char got;
+	int r = 0;
+
+	(void)state;
+	dmasim_config_init(&cfg);
+	cfg.ram_bytes = GiB(8);
+	cfg.cmdline = "intel_iommu=on";
+	cfg.nr_cpus = 2;
+	cfg.clock = DMASIM_CLOCK_HOST;
+	assert_int_equal(dmasim_machine_create(&cfg, &m, NULL, 0), 0);
+	dev = dmasim_pci_device(m, "0000:00:01.0");
+	pci_set_master(to_pci_dev(dev));
+	pg = alloc_pages(GFP_KERNEL, 0);
+	a = dma_map_single(dev, page_address(pg), 64, DMA_BIDIRECTIONAL);
+	assert_int_equal(dmasim_bus_read(m, "0000:00:01.0", a, &got, 1), 0);
+	dma_unmap_single(dev, a, 64, DMA_BIDIRECTIONAL);
+	/* wait (up to 5 s) for the timer's flush; no timing is asserted */
+	for (int i = 0; i < 5000 && r == 0; i++) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+		r = dmasim_bus_read(m, "0000:00:01.0", a, &got, 1);
+	}
+	assert_int_equal(r, -EIO);
+	iommu_dma_get_stats(dev->iommu_domain, &st);
+	assert_true(st.fq_flushes >= 1);
+	__free_pages(pg, 0);
+	dmasim_machine_destroy(m);
+}
+
 static void test_passthrough(void **state)
 {
 	struct dev_fx f;
@@ -334,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_confinement_and_faults),
 		cmocka_unit_test(test_fault_reasons_and_ratelimit),
 		cmocka_unit_test(test_lazy_window),
+		cmocka_unit_test(test_lazy_window_host_clock),
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_untrusted_behind_external_port),
 		cmocka_unit_test(test_drivers_through_iommu),
