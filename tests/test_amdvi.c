@@ -925,6 +925,53 @@ static void test_commands(void **state)
 }
 
 /* Rights per direction through a function's bus-master path. */
+/* Runs through the IOTLB, and the page directory cache: a changed PDE
+ * is not seen until INVALIDATE_IOMMU_PAGES with PDE (or the whole
+ * IOMMU) drops it; without PDE the directory entries stay. */
+static void test_pde_cache(void **state)
+{
+	struct av t;
+	struct amdvi_stats s;
+	uint64_t root, l2, fresh;
+
+	(void)state;
+	boot(&t, NULL);
+	root = domain(&t, DEV_A, 5, 4);
+	for (uint64_t i = 0; i < 8; i++)
+		map(&t, root, 4, 0x200000 + i * 0x1000, DATA + i * 0x1000, 12,
+		    RW);
+	expect_ok(&t, DEV_A, 0x200000, 0x4000, true, DATA, 0x4000);
+	amdvi_get_stats(t.u, &s);
+	assert_int_equal(s.misses, 4);
+	assert_int_equal(s.walks, 4);
+	assert_int_equal(s.pwc_misses, 1);
+	assert_int_equal(s.pwc_hits, 3);
+	expect_ok(&t, DEV_A, 0x200000, 0x4000, false, DATA, 0x4000);
+	amdvi_get_stats(t.u, &s);
+	assert_int_equal(s.hits, 4);
+	/* a new level-1 table behind the level-2 entry */
+	l2 = table_at(&t, root, 4, 0x200000, 2);
+	fresh = new_page(&t);
+	for (uint64_t i = 0; i < 8; i++)
+		put64(&t, fresh + i * 8, (DATA + 0x100000 + i * 0x1000) | RW |
+						 AMDVI_PTE_FC | AMDVI_PTE_PR);
+	put64(&t, l2 + AMDVI_PTE_INDEX(0x200000, 2) * 8,
+	      fresh | 1ULL << 9 | RW | AMDVI_PTE_PR);
+	expect_ok(&t, DEV_A, 0x204000, 8, false, DATA + 0x4000, 8);
+	/* without PDE: the page goes, the directory entry stays */
+	cmd_put(&t, (uint64_t)AMDVI_CMD_INV_IOMMU_PAGES << 60 | 5ULL << 32,
+		0x205000);
+	cmd_sync(&t);
+	expect_ok(&t, DEV_A, 0x205000, 8, false, DATA + 0x5000, 8);
+	/* with PDE: both */
+	inv_pages(&t, 5, 0x206000, false);
+	expect_ok(&t, DEV_A, 0x206000, 8, false, DATA + 0x106000, 8);
+	amdvi_get_stats(t.u, &s);
+	assert_int_equal(s.pwc_inval_entries, 1);
+	assert_int_equal(s.pwc_valid, 1);
+	shutdown(&t);
+}
+
 static void test_bus_path(void **state)
 {
 	struct av t;
@@ -1067,6 +1114,7 @@ int main(void)
 		cmocka_unit_test(test_stale_iotlb),
 		cmocka_unit_test(test_stale_dte),
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_pde_cache),
 		cmocka_unit_test(test_bus_path),
 		cmocka_unit_test(test_threads),
 	};

@@ -371,6 +371,136 @@ static void run_race(unsigned int ways, enum iotlb_repl repl)
 	iotlb_destroy(&t);
 }
 
+/* Which of @n pages survive, filled into a @entries-entry LRU IOTLB
+ * after @warm single fills and a hit on page 1: one run or single fills. */
+static uint64_t survivors(bool run, unsigned int entries, unsigned int n,
+			  struct iotlb_stats *st)
+{
+	struct iotlb t;
+	uint64_t mask = 0;
+
+	init_tlb(&t, entries, 0, IOTLB_REPL_LRU);
+	for (uint64_t i = 0; i < 3; i++)
+		fill(&t, 1, (100 + i) << 12, K4, i << 12, 3);
+	assert_true(hit(&t, 1, 100 << 12, NULL)); /* ties with the newest */
+	if (run)
+		iotlb_fill_run(&t, iotlb_gen(&t), 1, 0, K4, 0x800000, 3, 0, n);
+	else
+		for (uint64_t i = 0; i < n; i++)
+			fill(&t, 1, i << 12, K4, 0x800000 + (i << 12), 3);
+	for (uint64_t i = 0; i < n + 3; i++) {
+		uint64_t page = i < n ? i : 100 + i - n, phys;
+
+		if (hit(&t, 1, page << 12, &phys)) {
+			mask |= 1ULL << i;
+			if (i < n)
+				assert_int_equal(phys, 0x800000 + (i << 12));
+		}
+	}
+	iotlb_get_stats(&t, st);
+	iotlb_destroy(&t);
+	return mask;
+}
+
+/* A run of fills leaves and counts what single fills would. */
+static void test_fill_run(void **state)
+{
+	static const unsigned int sizes[] = { 1, 2, 5, 8, 13, 40 };
+	struct iotlb_stats a, b;
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(survivors(true, 8, sizes[i], &a),
+				 survivors(false, 8, sizes[i], &b));
+		assert_int_equal(a.fills, b.fills);
+		assert_int_equal(a.evictions, b.evictions);
+		assert_int_equal(a.valid, b.valid);
+		assert_int_equal(a.hits, b.hits);
+	}
+}
+
+/* A fake table: pages 0..15 map to 0x100000 + page, 8 is read-only,
+ * 20.. are not mapped. */
+struct fake_walk {
+	struct iotlb_walk w;
+	unsigned int walks, taken;
+};
+
+static unsigned int fake_walk(struct iotlb_walk *w, uint64_t addr,
+			      struct iotlb_result *leaf)
+{
+	struct fake_walk *f = (struct fake_walk *)w;
+	uint64_t page = addr >> 12;
+
+	f->walks++;
+	if (page >= 20)
+		return 6;
+	leaf->shift = 12;
+	leaf->phys = 0x100000 + (page << 12);
+	leaf->perm = page == 8 ? IOTLB_PERM_R : 3;
+	leaf->data = 0;
+	return (w->need & leaf->perm) ? 0 : 5;
+}
+
+static void fake_taken(struct iotlb_walk *w)
+{
+	((struct fake_walk *)w)->taken++;
+}
+
+static void translate(struct iotlb *t, struct fake_walk *f, uint64_t addr,
+		      uint64_t len, bool write, struct iotlb_run *r)
+{
+	f->w = (struct iotlb_walk){ .walk = fake_walk, .taken = fake_taken,
+				    .need = write ? IOTLB_PERM_W : IOTLB_PERM_R,
+				    .allow = ~0u };
+	iotlb_translate(t, 1, addr, len, 1, &f->w, r);
+}
+
+static void test_translate_runs(void **state)
+{
+	struct iotlb t;
+	struct iotlb_stats s;
+	struct iotlb_run r;
+	struct fake_walk f = { 0 };
+
+	(void)state;
+	init_tlb(&t, 64, 0, IOTLB_REPL_LRU);
+	translate(&t, &f, 0x10, 0x8000, false, &r);
+	assert_int_equal(r.phys, 0x100010);
+	assert_int_equal(r.len, 0x8000);
+	assert_int_equal(r.walked, 9);	/* the run ends mid page 8 */
+	assert_int_equal(r.served, 0);
+	assert_int_equal(f.taken, 9);
+	/* writes stop before the read-only page, uncounted */
+	translate(&t, &f, 0, 0x10000, true, &r);
+	assert_int_equal(r.len, 0x8000);
+	assert_int_equal(r.served, 8);
+	assert_int_equal(r.walked, 0);
+	/* reads go on through the walked pages up to the unmapped one */
+	translate(&t, &f, 0x3000, 0x20000, false, &r);
+	assert_int_equal(r.len, 0x11000);
+	assert_int_equal(r.served, 6);
+	assert_int_equal(r.walked, 11);
+	/* the first page's failed walk is reported */
+	assert_false(iotlb_translate(&t, 1, 0x14000, 8, 1, &f.w, &r));
+	assert_int_equal(r.code, 6);
+	iotlb_get_stats(&t, &s);
+	assert_int_equal(s.hits, 8 + 6);
+	assert_int_equal(s.misses, 9 + 11 + 1);
+	assert_int_equal(s.fills, 20);
+	/* the same run again comes from the thread's memo, and a fill
+	 * anywhere ends that */
+	translate(&t, &f, 0, 0x8000, true, &r);
+	translate(&t, &f, 0, 0x8000, true, &r);
+	assert_int_equal(r.served, 8);
+	fill(&t, 2, 0, K4, 0, 3);
+	f.walks = 0;
+	translate(&t, &f, 0x1000, 0x1000, true, &r);
+	assert_int_equal(r.served, 1);
+	assert_int_equal(f.walks, 0);
+	iotlb_destroy(&t);
+}
+
 static void test_threads(void **state)
 {
 	(void)state;
@@ -389,6 +519,8 @@ int main(void)
 		cmocka_unit_test(test_last_hit_memo),
 		cmocka_unit_test(test_invalidation),
 		cmocka_unit_test(test_fill_races_invalidation),
+		cmocka_unit_test(test_fill_run),
+		cmocka_unit_test(test_translate_runs),
 		cmocka_unit_test(test_threads),
 	};
 

@@ -547,8 +547,9 @@ static void test_fault_reasons(void **state)
 	put64(&t, top + VTD_PTE_INDEX(0x40000000000ULL, 4) * 8,
 	      HOLE | VTD_PTE_R | VTD_PTE_W);
 	expect_fault(&t, SID_A, 0x40000000000ULL, true, VTD_FR_PTE_PTR_INVALID);
-	/* 0x7: the context's table pointer beyond RAM */
-	set_ctx(&t, 0x0320, GiB(7) | VTD_CTX_P, 1 << VTD_CTX_DID_SHIFT | 2);
+	/* 0x7: the context's table pointer beyond RAM (a domain id of its
+	 * own: contexts sharing one share its cached PDEs, as on hardware) */
+	set_ctx(&t, 0x0320, GiB(7) | VTD_CTX_P, 9 << VTD_CTX_DID_SHIFT | 2);
 	expect_fault(&t, 0x0320, 0x1000, false, VTD_FR_PTE_PTR_INVALID);
 	/* 0xc: reserved bits in a PTE, PS in a PML4E */
 	put64(&t, slot, DATA | 3 | 1ULL << 50);
@@ -1090,6 +1091,137 @@ static void test_small_iotlb(void **state)
 	shutdown(&t);
 }
 
+/* The level-2 entry above @iova (4-level tables). */
+static uint64_t pde_slot(struct vt *t, uint64_t top, uint64_t iova)
+{
+	uint64_t table = top;
+
+	for (unsigned int l = 4; l > 2; l--)
+		table = get64(t, table + VTD_PTE_INDEX(iova, l) * 8) &
+			VTD_PTE_ADDR_MASK;
+	return table + VTD_PTE_INDEX(iova, 2) * 8;
+}
+
+/* Consecutive pages that map to consecutive pages go as one chunk; each
+ * page is still one lookup, one miss, one walk; a page that does not
+ * continue the run (a gap, a missing right) ends it, uncounted. */
+static void test_runs(void **state)
+{
+	struct vt t;
+	struct vtd_stats s;
+	struct vtd_sid_stats ss;
+	uint64_t top;
+
+	(void)state;
+	boot(&t, NULL);
+	top = domain(&t, SID_A, 1, VTD_AW_48);
+	for (uint64_t i = 0; i < 16; i++)
+		map(&t, top, VTD_AW_48, 0x400000 + i * 0x1000,
+		    DATA + i * 0x1000, 12, i == 12 ? VTD_PTE_R : 3);
+	map(&t, top, VTD_AW_48, 0x410000, DATA + 0x20000, 12, 3); /* a gap */
+	enable(&t);
+	expect_ok(&t, SID_A, 0x400010, 0x20000, false, DATA + 0x10, 0x10000 - 0x10);
+	vtd_get_stats(t.u, &s);
+	assert_int_equal(s.misses, 16);
+	assert_int_equal(s.walks, 16);
+	assert_int_equal(s.hits, 0);
+	/* again: sixteen hits, the same chunk */
+	expect_ok(&t, SID_A, 0x400010, 0x20000, false, DATA + 0x10, 0x10000 - 0x10);
+	/* a write stops before the read-only page ... */
+	expect_ok(&t, SID_A, 0x400000, 0x10000, true, DATA, 0xc000);
+	/* ... which then faults exactly as a single access would */
+	expect_fault(&t, SID_A, 0x40c000, true, VTD_FR_WRITE);
+	/* a shorter access covers only what it asks for */
+	expect_ok(&t, SID_A, 0x401000, 0x1800, true, DATA + 0x1000, 0x1800);
+	vtd_get_stats(t.u, &s);
+	/* the refused write's lookup hit an entry without the right */
+	assert_int_equal(s.hits, 16 + 12 + 1 + 2);
+	assert_int_equal(s.misses, 16);
+	assert_int_equal(s.walks, 17); /* the refused write walked */
+	assert_int_equal(s.faults, 1);
+	vtd_get_sid_stats(t.u, SID_A, &ss);
+	assert_int_equal(ss.hits, 16 + 12 + 2);
+	assert_int_equal(ss.walks, 17);
+	shutdown(&t);
+}
+
+/* The PDE cache: a walk under a cached PDE reads the leaf table it
+ * remembers, so a changed PDE is not seen until an IOTLB invalidation
+ * of the domain drops it, and is seen after. */
+static void test_pde_cache(void **state)
+{
+	struct vt t;
+	struct vtd_stats s;
+	uint64_t top, pde, fresh;
+
+	(void)state;
+	boot(&t, NULL);
+	top = domain(&t, SID_A, 3, VTD_AW_48);
+	for (uint64_t i = 0; i < 8; i++)
+		map(&t, top, VTD_AW_48, 0x200000 + i * 0x1000,
+		    DATA + i * 0x1000, 12, 3);
+	enable(&t);
+	expect_ok(&t, SID_A, 0x200000, 0x4000, false, DATA, 0x4000);
+	vtd_get_stats(t.u, &s);
+	assert_int_equal(s.walks, 4);
+	assert_int_equal(s.pwc_misses, 1);	/* the first walk, from the top */
+	assert_int_equal(s.pwc_hits, 3);	/* the others from the PDE */
+	assert_int_equal(s.pwc_valid, 1);
+	/* point the PDE at a new leaf table, without invalidating */
+	pde = pde_slot(&t, top, 0x200000);
+	fresh = new_page(&t);
+	for (uint64_t i = 0; i < 8; i++)
+		put64(&t, fresh + i * 8, (DATA + 0x100000 + i * 0x1000) | 3);
+	put64(&t, pde, fresh | VTD_PTE_R | VTD_PTE_W);
+	/* pages not in the IOTLB still go through the old table */
+	expect_ok(&t, SID_A, 0x204000, 8, false, DATA + 0x4000, 8);
+	/* an invalidation of another domain keeps it */
+	assert_int_equal(iotlb_reg_flush(&t, VTD_IOTLB_DSI, 4, 0, 0),
+			 VTD_IOTLB_DSI);
+	expect_ok(&t, SID_A, 0x205000, 8, false, DATA + 0x5000, 8);
+	/* a page-selective one of the domain drops its PDEs */
+	assert_int_equal(iotlb_reg_flush(&t, VTD_IOTLB_PSI, 3, 0x200000, 0),
+			 VTD_IOTLB_PSI);
+	expect_ok(&t, SID_A, 0x206000, 8, false, DATA + 0x106000, 8);
+	expect_ok(&t, SID_A, 0x200000, 8, false, DATA + 0x100000, 8);
+	/* the IOTLB entries the PSI did not cover still answer */
+	expect_ok(&t, SID_A, 0x201000, 8, false, DATA + 0x1000, 8);
+	vtd_get_stats(t.u, &s);
+	assert_int_equal(s.pwc_misses, 2);
+	assert_int_equal(s.pwc_hits, 3 + 2 + 1);
+	assert_int_equal(s.pwc_inval_entries, 1);
+	assert_true(s.pwc_valid == 1);
+	/* a global invalidation drops them all */
+	iotlb_reg_flush(&t, VTD_IOTLB_GLOBAL, 0, 0, 0);
+	vtd_get_stats(t.u, &s);
+	assert_int_equal(s.pwc_valid, 0);
+	shutdown(&t);
+}
+
+/* Without a PDE cache every walk starts at the top. */
+static void test_no_pde_cache(void **state)
+{
+	struct vt t;
+	struct vtd_params p;
+	struct vtd_stats s;
+	uint64_t top;
+
+	(void)state;
+	vtd_params_init(&p);
+	p.pwc_entries = 0;
+	boot(&t, &p);
+	top = domain(&t, SID_A, 3, VTD_AW_48);
+	for (uint64_t i = 0; i < 8; i++)
+		map(&t, top, VTD_AW_48, 0x200000 + i * 0x1000,
+		    DATA + i * 0x1000, 12, 3);
+	enable(&t);
+	expect_ok(&t, SID_A, 0x200000, 0x8000, true, DATA, 0x8000);
+	vtd_get_stats(t.u, &s);
+	assert_int_equal(s.walks, 8);
+	assert_int_equal(s.pwc_hits + s.pwc_misses, 0);
+	shutdown(&t);
+}
+
 /* Several device threads translate while the kernel thread invalidates:
  * every answer is the mapping or a clean fault (TSan checks the rest). */
 #define NR_THREADS 4
@@ -1194,6 +1326,9 @@ int main(void)
 		cmocka_unit_test(test_passthrough_and_fpd),
 		cmocka_unit_test(test_queue),
 		cmocka_unit_test(test_small_iotlb),
+		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_pde_cache),
+		cmocka_unit_test(test_no_pde_cache),
 		cmocka_unit_test(test_threads),
 	};
 

@@ -7,10 +7,13 @@
  *   with skipped levels, leaves of each level's size (next level 0) and
  *   of any power-of-two size (next level 7)); the rights are the AND of
  *   IR/IW in the entry and down the walk;
- * - caches: a device table cache keyed by device id and an IOTLB keyed
- *   by domain id (hw/iotlb.c); both keep what they hold until a command
- *   (INVALIDATE_DEVTAB_ENTRY, INVALIDATE_IOMMU_PAGES, INVALIDATE_IOMMU_ALL)
- *   removes it, so a stale translation keeps working until then;
+ * - caches: a device table cache keyed by device id, an IOTLB keyed by
+ *   domain id (hw/iotlb.c) and a page directory cache (domain id and
+ *   2 MiB region -> the level-1 table and the rights of the PDEs above
+ *   it); all keep what they hold until a command (INVALIDATE_DEVTAB_ENTRY,
+ *   INVALIDATE_IOMMU_PAGES, with PDE set for the directory cache,
+ *   INVALIDATE_IOMMU_ALL) removes it, so a stale translation keeps
+ *   working until then;
  * - the event log: a ring of 128-bit entries in RAM that the unit fills
  *   at the tail and the kernel drains from the head. A full ring sets
  *   EventOverflow and stops the log (EventLogRun clears) until the kernel
@@ -66,8 +69,11 @@ struct amdvi {
 	/* caches */
 	struct iotlb iotlb;
 	struct iotlb dtc;	/* tag: device id; data: qword 0, phys: 1 */
+	struct iotlb pwc;	/* tag: domain id; 2 MiB entries, data: the
+				 * level-1 table; perm: the PDEs' rights */
+	bool has_pwc;
 	/* counters */
-	_Atomic uint64_t walks, faults, faults_suppressed, events_written,
+	_Atomic uint64_t walks, pwc_hits, pwc_misses, faults, faults_suppressed, events_written,
 		events_lost, event_irqs, dte_invals, commands, cmd_errors;
 };
 
@@ -396,15 +402,23 @@ static bool skipped_bits_set(uint64_t iova, unsigned int level,
 	return (iova >> lo) & ((hi - lo >= 64 ? 0 : 1ULL << (hi - lo)) - 1);
 }
 
-/* The walk of @iova from the root of @d: 0 and the leaf, or a code. */
-static unsigned int io_walk(struct amdvi *a, const struct amdvi_dte *d,
-			    uint64_t iova, bool write, struct amdvi_leaf *leaf)
-{
-	unsigned int level = AMDVI_DTE_MODE(d->q0), next;
-	uint64_t table = d->q0 & AMDVI_DTE_PT_ROOT_MASK, slot, pte;
+/* A PDE the walk went through to a level-1 table. */
+struct amdvi_pde {
+	uint64_t table;
+	unsigned int perm;	/* the AND of the PDEs' IR/IW */
+	bool valid;
+};
 
-	inc(&a->walks);
-	leaf->perm = perm_of(d->q0);
+/* The walk of @iova from @table at @level, with the rights so far in
+ * leaf->perm: 0 and the leaf, or a code. *pde gets the entry that led
+ * to a level-1 table, if the walk went through one. */
+static unsigned int walk_from(struct amdvi *a, uint64_t table,
+			      unsigned int level, uint64_t iova, bool write,
+			      struct amdvi_leaf *leaf, struct amdvi_pde *pde)
+{
+	unsigned int next, above = IOTLB_PERM_R | IOTLB_PERM_W;
+	uint64_t slot, pte;
+
 	for (;;) {
 		slot = table + AMDVI_PTE_INDEX(iova, level) * 8ULL;
 		if (!ram_load(a, slot, &pte)) {
@@ -414,6 +428,7 @@ static unsigned int io_walk(struct amdvi *a, const struct amdvi_dte *d,
 		if (!(pte & AMDVI_PTE_PR))
 			return leaf_fault(leaf, 0);
 		leaf->perm &= perm_of(pte);
+		above &= perm_of(pte);
 		next = AMDVI_PTE_NEXT(pte);
 		if (next == AMDVI_NEXT_LEAF || next == AMDVI_NEXT_SIZED)
 			return walk_leaf(pte, level, write, leaf);
@@ -424,13 +439,9 @@ static unsigned int io_walk(struct amdvi *a, const struct amdvi_dte *d,
 			return leaf_fault(leaf, 0);
 		table = pte & AMDVI_PTE_ADDR_MASK;
 		level = next;
+		if (level == 1)
+			*pde = (struct amdvi_pde){ table, above, true };
 	}
-}
-
-static size_t chunk_of(uint64_t iova, size_t len, unsigned int shift)
-{
-	uint64_t left = (1ULL << shift) - (iova & ((1ULL << shift) - 1));
-	return left < len ? (size_t)left : len;
 }
 
 static enum pci_status pass(uint64_t iova, size_t len, uint64_t *phys,
@@ -441,15 +452,18 @@ static enum pci_status pass(uint64_t iova, size_t len, uint64_t *phys,
 	return PCI_STATUS_OK;
 }
 
-/* Cache what the walk found: the largest IOTLB size inside the page. */
-static void fill(struct amdvi *a, uint64_t gen, uint16_t domain,
-		 uint64_t iova, const struct amdvi_leaf *leaf)
+/* What the IOTLB keeps of a leaf for @iova: the largest IOTLB size
+ * inside the page, and the part of the page that holds @iova. */
+static void leaf_entry(const struct amdvi_leaf *leaf, uint64_t iova,
+		       struct iotlb_result *r)
 {
 	unsigned int s = leaf->shift >= 30 ? 30 : leaf->shift >= 21 ? 21 : 12;
 	uint64_t off = iova & ((1ULL << leaf->shift) - 1);
 
-	iotlb_fill(&a->iotlb, gen, domain, iova, s,
-		   leaf->page + (off & ~((1ULL << s) - 1)), leaf->perm, 0);
+	r->shift = s;
+	r->phys = leaf->page + (off & ~((1ULL << s) - 1));
+	r->perm = leaf->perm;
+	r->data = 0;
 }
 
 static enum pci_status walk_fault(struct amdvi *a, uint16_t devid,
@@ -465,35 +479,120 @@ static enum pci_status walk_fault(struct amdvi *a, uint16_t devid,
 		      leaf->where);
 }
 
-/* A paged domain: IOTLB, then the tables. */
+/*
+ * One translation's walks (iotlb_walk): each starts at the page
+ * directory cache and, on a miss there, at the root. The last cache
+ * answer serves the following pages while the cache has not changed.
+ * A walk's directory fill and its counts happen when the run takes it.
+ */
+struct amdvi_walker {
+	struct iotlb_walk w;
+	struct amdvi *a;
+	const struct amdvi_dte *d;
+	uint16_t domain;
+	bool write;
+	struct iotlb_held held;
+	struct amdvi_leaf leaf;	/* the last walk's, for its fault */
+	int pwc;		/* the last walk: 1 hit, 0 miss, -1 no cache */
+	uint64_t fill_gen, fill_iova;
+	struct amdvi_pde fill;
+	unsigned int pwc_hits, pwc_misses;
+};
+
+static unsigned int amdvi_walk_page(struct iotlb_walk *w, uint64_t iova,
+				    struct iotlb_result *r)
+{
+	struct amdvi_walker *k = (struct amdvi_walker *)w;
+	struct amdvi *a = k->a;
+	struct iotlb_result pde;
+	struct amdvi_pde unused;
+	unsigned int code;
+
+	k->fill.valid = false;
+	k->leaf = (struct amdvi_leaf){ .perm = perm_of(k->d->q0) };
+	if (!a->has_pwc) {
+		k->pwc = -1;
+	} else if (iotlb_peek_held(&a->pwc, &k->held, k->domain, iova,
+				   1u << 1, &pde)) {
+		k->pwc = 1;
+		k->leaf.perm &= pde.perm;
+		code = walk_from(a, pde.data, 1, iova, k->write, &k->leaf,
+				 &unused);
+		goto out;
+	} else {
+		k->pwc = 0;
+		k->fill_gen = iotlb_gen(&a->pwc);
+		k->fill_iova = iova;
+	}
+	code = walk_from(a, k->d->q0 & AMDVI_DTE_PT_ROOT_MASK,
+			 AMDVI_DTE_MODE(k->d->q0), iova, k->write, &k->leaf,
+			 &k->fill);
+out:
+	if (!code) {
+		leaf_entry(&k->leaf, iova, r);
+		w->leaf_shift = k->leaf.shift;
+	}
+	return code;
+}
+
+static void amdvi_walk_taken(struct iotlb_walk *w)
+{
+	struct amdvi_walker *k = (struct amdvi_walker *)w;
+
+	if (k->pwc == 1)
+		k->pwc_hits++;
+	if (k->pwc != 0)
+		return;
+	k->pwc_misses++;
+	if (k->fill.valid)
+		iotlb_fill(&k->a->pwc, k->fill_gen, k->domain, k->fill_iova, 21,
+			   0, k->fill.perm, k->fill.table);
+}
+
+static void count_run(struct amdvi *a, const struct iotlb_run *r,
+		      const struct amdvi_walker *k)
+{
+	if (r->walked)
+		atomic_fetch_add_explicit(&a->walks, r->walked,
+					  memory_order_relaxed);
+	if (k->pwc_hits)
+		atomic_fetch_add_explicit(&a->pwc_hits, k->pwc_hits,
+					  memory_order_relaxed);
+	if (k->pwc_misses)
+		atomic_fetch_add_explicit(&a->pwc_misses, k->pwc_misses,
+					  memory_order_relaxed);
+}
+
+/* A paged domain: IOTLB, then the tables, page after page (a run). */
 static enum pci_status translate_paged(struct amdvi *a, uint16_t devid,
 				       const struct amdvi_dte *d,
 				       uint64_t iova, size_t len, bool write,
 				       uint64_t *phys, size_t *chunk)
 {
-	uint16_t domain = AMDVI_DTE_DOMAIN(d->q1);
 	unsigned int mode = AMDVI_DTE_MODE(d->q0);
-	struct iotlb_result r;
-	struct amdvi_leaf leaf = { 0 };
-	uint64_t gen;
-
-	if (AMDVI_MODE_WIDTH(mode) < 64 && (iova >> AMDVI_MODE_WIDTH(mode)))
-		return page_fault(a, devid, d, iova, write, 0);
+	unsigned int width = AMDVI_MODE_WIDTH(mode);
 	/* the entry's own IR/IW apply to hits too: devices that share a
 	 * domain id need not share rights */
-	if (iotlb_lookup(&a->iotlb, domain, iova, 7, &r) &&
-	    (r.perm & perm_of(d->q0) & (write ? IOTLB_PERM_W : IOTLB_PERM_R))) {
-		*phys = r.phys;
-		*chunk = chunk_of(iova, len, r.shift);
-		return PCI_STATUS_OK;
-	}
-	/* a miss, or an entry without the right: the tables decide */
-	gen = iotlb_gen(&a->iotlb);
-	if (io_walk(a, d, iova, write, &leaf))
-		return walk_fault(a, devid, d, iova, write, &leaf);
-	fill(a, gen, domain, iova, &leaf);
-	*phys = leaf.page + (iova & ((1ULL << leaf.shift) - 1));
-	*chunk = chunk_of(iova, len, leaf.shift);
+	struct amdvi_walker k = {
+		.w = { .walk = amdvi_walk_page, .taken = amdvi_walk_taken,
+		       .need = write ? IOTLB_PERM_W : IOTLB_PERM_R,
+		       .allow = perm_of(d->q0) },
+		.a = a, .d = d, .domain = AMDVI_DTE_DOMAIN(d->q1),
+		.write = write,
+	};
+	struct iotlb_run run;
+	bool ok;
+
+	if (width < 64 && (iova >> width))
+		return page_fault(a, devid, d, iova, write, 0);
+	if (width < 64 && len > (1ULL << width) - iova)
+		len = (size_t)((1ULL << width) - iova);
+	ok = iotlb_translate(&a->iotlb, k.domain, iova, len, 7, &k.w, &run);
+	count_run(a, &run, &k);
+	if (!ok)
+		return walk_fault(a, devid, d, iova, write, &k.leaf);
+	*phys = run.phys;
+	*chunk = (size_t)run.len;
 	return PCI_STATUS_OK;
 }
 
@@ -531,15 +630,18 @@ static void inval_pages(struct amdvi *a, uint64_t q0, uint64_t q1)
 	uint64_t addr = q1 & AMDVI_CMD_PAGES_ADDR_MASK;
 	unsigned int n;
 
-	/* no page directory cache: PDE asks for nothing more */
 	if (!(q1 & AMDVI_CMD_PAGES_S)) {
-		iotlb_flush_range(&a->iotlb, domain, addr, 0);
-		return;
+		n = 0;
+	} else {
+		/* 2^(n + 1) bytes; n = 63 (bits 62:12 set): the whole domain */
+		n = (unsigned int)__builtin_ctzll(~(addr >> AMDVI_PAGE_SHIFT)) +
+		    AMDVI_PAGE_SHIFT;
+		n = n + 1 - AMDVI_PAGE_SHIFT;
 	}
-	n = (unsigned int)__builtin_ctzll(~(addr >> AMDVI_PAGE_SHIFT)) +
-	    AMDVI_PAGE_SHIFT;
-	/* 2^(n + 1) bytes; n = 63 (bits 62:12 set) is the whole domain */
-	iotlb_flush_range(&a->iotlb, domain, addr, n + 1 - AMDVI_PAGE_SHIFT);
+	iotlb_flush_range(&a->iotlb, domain, addr, n);
+	/* PDE: the page directory entries for the range go too */
+	if ((q1 & AMDVI_CMD_PAGES_PDE) && a->has_pwc)
+		iotlb_flush_range(&a->pwc, domain, addr, n);
 }
 
 /* COMPLETION_WAIT: 0 or COMMAND_HARDWARE_ERROR (the store failed). */
@@ -590,6 +692,8 @@ static unsigned int cmd_one(struct amdvi *a, uint64_t q0, uint64_t q1,
 		inc(&a->dte_invals);
 		iotlb_flush_all(&a->dtc);
 		iotlb_flush_all(&a->iotlb);
+		if (a->has_pwc)
+			iotlb_flush_all(&a->pwc);
 		return 0;
 	}
 	return AMDVI_EVT_ILLEGAL_COMMAND_ERROR;
@@ -809,6 +913,7 @@ void amdvi_params_init(struct amdvi_params *p)
 	p->seed = 1;
 	p->max_levels = AMDVI_MAX_LEVELS;
 	p->dtc_entries = AMDVI_DTC_DEFAULT;
+	p->pwc_entries = AMDVI_PWC_DEFAULT;
 }
 
 static int init_caches(struct amdvi *a)
@@ -828,7 +933,19 @@ static int init_caches(struct amdvi *a)
 	cp.entries = a->p.dtc_entries;
 	ret = iotlb_init(&a->dtc, &cp);
 	if (ret)
-		iotlb_destroy(&a->iotlb);
+		goto err_iotlb;
+	if (!a->p.pwc_entries)
+		return 0;
+	cp.entries = a->p.pwc_entries;
+	ret = iotlb_init(&a->pwc, &cp);
+	if (ret)
+		goto err_dtc;
+	a->has_pwc = true;
+	return 0;
+err_dtc:
+	iotlb_destroy(&a->dtc);
+err_iotlb:
+	iotlb_destroy(&a->iotlb);
 	return ret;
 }
 
@@ -875,6 +992,7 @@ int amdvi_create(struct machine *m, uint64_t reg_base,
 	*out = &a->unit;
 	return 0;
 err_caches:
+	iotlb_destroy(&a->pwc);
 	iotlb_destroy(&a->dtc);
 	iotlb_destroy(&a->iotlb);
 err_free:
@@ -890,6 +1008,7 @@ void amdvi_destroy(struct iommu_unit *u)
 		return;
 	a = to_amdvi(u);
 	mmio_region_destroy(a->regs);
+	iotlb_destroy(&a->pwc);
 	iotlb_destroy(&a->dtc);
 	iotlb_destroy(&a->iotlb);
 	pthread_mutex_destroy(&a->lock);
@@ -914,11 +1033,17 @@ bool amdvi_is_unit(const struct iommu_unit *u)
 void amdvi_get_stats(struct iommu_unit *u, struct amdvi_stats *s)
 {
 	struct amdvi *a = to_amdvi(u);
-	struct iotlb_stats t, c;
+	struct iotlb_stats t, c, w = { 0 };
 
 	iotlb_get_stats(&a->iotlb, &t);
 	iotlb_get_stats(&a->dtc, &c);
+	if (a->has_pwc)
+		iotlb_get_stats(&a->pwc, &w);
 	memset(s, 0, sizeof(*s));
+	s->pwc_hits = load(&a->pwc_hits);
+	s->pwc_misses = load(&a->pwc_misses);
+	s->pwc_inval_entries = w.inval_entries;
+	s->pwc_valid = w.valid;
 	s->hits = t.hits;
 	s->misses = t.misses;
 	s->walks = load(&a->walks);

@@ -30,6 +30,7 @@ struct machine;
 struct mmio_region;
 
 #define AMDVI_DTC_DEFAULT	64	/* device table cache entries */
+#define AMDVI_PWC_DEFAULT	16	/* page directory cache entries */
 
 struct amdvi_params {
 	unsigned int iotlb_entries;	/* power of two; default 64 */
@@ -38,6 +39,7 @@ struct amdvi_params {
 	uint64_t seed;			/* random replacement */
 	unsigned int max_levels;	/* 4, 5 or 6 (EFR.HATS); default 6 */
 	unsigned int dtc_entries;	/* device table cache; power of two */
+	unsigned int pwc_entries;	/* page directory cache; 0: none */
 	unsigned int index;		/* the unit is named "ivhd<index>" */
 };
 
@@ -45,6 +47,10 @@ struct amdvi_params {
 struct amdvi_stats {
 	uint64_t hits, misses;		/* IOTLB lookups (paged domains) */
 	uint64_t walks;			/* I/O page table walks */
+	uint64_t pwc_hits;		/* walks that began at a cached PDE */
+	uint64_t pwc_misses;		/* walks from the root (cache on) */
+	uint64_t pwc_inval_entries;	/* page directory entries invalidated */
+	unsigned int pwc_valid;		/* page directory entries valid now */
 	uint64_t evictions;		/* IOTLB entries pushed out by fills */
 	uint64_t faults;		/* accesses refused (target abort) */
 	uint64_t faults_suppressed;	/* page faults not logged: SE/SA */

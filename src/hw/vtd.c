@@ -6,9 +6,12 @@
  *   superpages; the access rights are the AND of R/W down the walk; a
  *   not-present entry is a read or write permission fault (reasons 6, 5);
  * - caches: a context cache keyed by source id (present entries only, as
- *   CAP.CM = 0 allows) and an IOTLB keyed by domain id (hw/iotlb.c); both
- *   keep their entries until invalidated, through CCMD / the IOTLB
- *   registers or the invalidation queue;
+ *   CAP.CM = 0 allows), an IOTLB keyed by domain id (hw/iotlb.c) and a
+ *   paging-structure cache of PDEs (domain id and 2 MiB region -> the
+ *   leaf table and the rights above it, spec 6.2.2), so a miss under a
+ *   cached PDE reads one entry; all keep their entries until invalidated,
+ *   through CCMD / the IOTLB registers or the invalidation queue (an
+ *   IOTLB invalidation also drops the domain's PDEs);
  * - primary fault logging (spec 7.3.1): faults go round-robin into the
  *   fault recording registers; a full record sets PFO and the fault is
  *   lost; PPF and FRI report the first pending record; an interrupt event
@@ -75,8 +78,11 @@ struct vtd {
 	/* caches */
 	struct iotlb iotlb;
 	struct iotlb cc;		/* tag: source id; phys: lo, data: hi */
+	struct iotlb pwc;		/* tag: domain id; 2 MiB entries, data:
+					 * the leaf table; perm: rights above */
+	bool has_pwc;
 	/* counters */
-	_Atomic uint64_t walks, faults, faults_recorded, faults_lost,
+	_Atomic uint64_t walks, pwc_hits, pwc_misses, faults, faults_recorded, faults_lost,
 		faults_suppressed, fault_events, cc_invals, qi_descs,
 		qi_errors;
 	_Atomic(struct vtd_bus_counters *) bus[256];
@@ -166,40 +172,43 @@ static void sid_inc(struct vtd *v, uint16_t sid, bool alloc,
 
 enum { SID_HITS, SID_MISSES, SID_WALKS, SID_FAULTS };
 
-static void bump(_Atomic uint64_t *c)
+static void bump(_Atomic uint64_t *c, uint64_t n)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
 			      memory_order_relaxed);
 }
 
 /*
- * A hit of @sid, counted without an atomic read-modify-write: in the
+ * @n hits of @sid, counted without an atomic read-modify-write: in the
  * thread's IOTLB slot, owner[0] names the source id (+1) whose hits
  * owner[1] holds; they move to the shared per-device counter when the
  * thread translates for another source id.
  */
-static void sid_hit(struct vtd *v, uint16_t sid)
+static void sid_hit(struct vtd *v, uint16_t sid, uint64_t n)
 {
 	struct iotlb_slot *s = iotlb_thread_slot(&v->iotlb);
-	uint64_t cur, n;
+	uint64_t cur, held;
 	struct vtd_sid_counters *c;
 
 	if (!s) {
-		sid_inc(v, sid, false, SID_HITS);
+		c = sid_counters(v, sid, false);
+		if (c)
+			atomic_fetch_add_explicit(&c->hits, n,
+						  memory_order_relaxed);
 		return;
 	}
 	cur = atomic_load_explicit(&s->owner[0], memory_order_relaxed);
 	if (cur != sid + 1u) {
-		n = atomic_load_explicit(&s->owner[1], memory_order_relaxed);
+		held = atomic_load_explicit(&s->owner[1], memory_order_relaxed);
 		c = cur ? sid_counters(v, (uint16_t)(cur - 1), false) : NULL;
-		if (c && n)
-			atomic_fetch_add_explicit(&c->hits, n,
+		if (c && held)
+			atomic_fetch_add_explicit(&c->hits, held,
 						  memory_order_relaxed);
 		atomic_store_explicit(&s->owner[1], 0, memory_order_relaxed);
 		atomic_store_explicit(&s->owner[0], sid + 1u,
 				      memory_order_relaxed);
 	}
-	bump(&s->owner[1]);
+	bump(&s->owner[1], n);
 }
 
 /* Hits of @sid still held in threads' slots. */
@@ -393,26 +402,31 @@ static bool pte_reserved(const struct vtd *v, uint64_t pte, unsigned int level)
 	return true; /* PS in a PML4E */
 }
 
-struct vtd_leaf {
-	uint64_t page;		/* output page base */
-	unsigned int shift;	/* page size */
-	unsigned int perm;	/* IOTLB_PERM_R | _W */
-};
-
 static unsigned int perm_reason(bool write)
 {
 	return write ? VTD_FR_WRITE : VTD_FR_READ;
 }
 
-/* Second-level walk of @iova: 0 and the leaf, or a fault reason. */
-static unsigned int sl_walk(struct vtd *v, const struct vtd_ctx *c,
-			    uint64_t iova, bool write, struct vtd_leaf *leaf)
-{
-	uint64_t table = c->lo & VTD_CTX_SLPTPTR_MASK, pte;
-	unsigned int level = VTD_AGAW_LEVELS(VTD_CTX_AW(c->hi));
-	unsigned int perm = IOTLB_PERM_R | IOTLB_PERM_W;
+/* A PDE the walk went through to a leaf table (level 1). */
+struct vtd_pde {
+	uint64_t table;
+	unsigned int perm;	/* the AND of R/W above and in it */
+	bool valid;
+};
 
-	inc(&v->walks);
+/*
+ * The second-level walk of @iova from @table at @level with the rights
+ * @perm so far: 0 and the leaf in *leaf (phys: the page, shift, perm),
+ * or a fault reason. *pde gets the level-2 entry that led to a leaf
+ * table, if the walk went through one.
+ */
+static unsigned int walk_from(struct vtd *v, uint64_t table,
+			      unsigned int level, unsigned int perm,
+			      uint64_t iova, bool write,
+			      struct iotlb_result *leaf, struct vtd_pde *pde)
+{
+	uint64_t pte;
+
 	for (;; level--) {
 		if (!ram_load(v, table + VTD_PTE_INDEX(iova, level) * 8, &pte))
 			return VTD_FR_PTE_PTR_INVALID;
@@ -424,20 +438,115 @@ static unsigned int sl_walk(struct vtd *v, const struct vtd_ctx *c,
 		if (level == 1 || (pte & VTD_PTE_PS))
 			break;
 		table = pte & VTD_PTE_ADDR_MASK;
+		if (level == 2)
+			*pde = (struct vtd_pde){ table, perm, true };
 	}
 	leaf->shift = VTD_LEVEL_SHIFT(level);
-	leaf->page = pte & VTD_PTE_ADDR_MASK & ~((1ULL << leaf->shift) - 1);
+	leaf->phys = pte & VTD_PTE_ADDR_MASK & ~((1ULL << leaf->shift) - 1);
 	leaf->perm = perm;
+	leaf->data = 0;
 	if (!(perm & (write ? IOTLB_PERM_W : IOTLB_PERM_R)))
 		return perm_reason(write);
 	return 0;
 }
 
-static size_t chunk_of(uint64_t iova, size_t len, unsigned int shift)
-{
-	uint64_t left = (1ULL << shift) - (iova & ((1ULL << shift) - 1));
+/*
+ * One translation's walks (iotlb_walk): each starts at the PDE cache
+ * and, on a miss there, at the context's table. The last PDE-cache
+ * answer serves the following pages of the run while the cache has not
+ * changed (iotlb_peek_held). A walk's PDE fill and its counts happen
+ * when the run takes it.
+ */
+struct vtd_walker {
+	struct iotlb_walk w;
+	struct vtd *v;
+	const struct vtd_ctx *c;
+	uint16_t did;
+	bool write;
+	struct iotlb_held held;	/* the PDE cache's last answer */
+	struct vtd_pde pde;
+	/* the last walk: how it began, and the PDE it would cache */
+	int pwc;		/* 1 hit, 0 miss, -1 no cache */
+	uint64_t fill_gen, fill_iova;
+	struct vtd_pde fill;
+	unsigned int pwc_hits, pwc_misses;
+};
 
-	return left < len ? (size_t)left : len;
+/* The cached PDE above @iova, if any. */
+static bool pde_cached(struct vtd_walker *k, uint64_t iova)
+{
+	struct iotlb_result r;
+
+	if (!iotlb_peek_held(&k->v->pwc, &k->held, k->did, iova, 1u << 1, &r))
+		return false;
+	k->pde = (struct vtd_pde){ r.data, r.perm, true };
+	return true;
+}
+
+static unsigned int vtd_walk_page(struct iotlb_walk *w, uint64_t iova,
+				  struct iotlb_result *leaf)
+{
+	struct vtd_walker *k = (struct vtd_walker *)w;
+	struct vtd *v = k->v;
+	struct vtd_pde unused;
+
+	k->fill.valid = false;
+	if (!v->has_pwc) {
+		k->pwc = -1;
+	} else if (pde_cached(k, iova)) {
+		k->pwc = 1;
+		return walk_from(v, k->pde.table, 1, k->pde.perm, iova,
+				 k->write, leaf, &unused);
+	} else {
+		k->pwc = 0;
+		k->fill_gen = iotlb_gen(&v->pwc);
+		k->fill_iova = iova;
+	}
+	return walk_from(v, k->c->lo & VTD_CTX_SLPTPTR_MASK,
+			 VTD_AGAW_LEVELS(VTD_CTX_AW(k->c->hi)),
+			 IOTLB_PERM_R | IOTLB_PERM_W, iova, k->write, leaf,
+			 &k->fill);
+}
+
+static void vtd_walk_taken(struct iotlb_walk *w)
+{
+	struct vtd_walker *k = (struct vtd_walker *)w;
+
+	if (k->pwc == 1)
+		k->pwc_hits++;
+	if (k->pwc != 0)
+		return;
+	k->pwc_misses++;
+	if (k->fill.valid)
+		iotlb_fill(&k->v->pwc, k->fill_gen, k->did, k->fill_iova, 21,
+			   0, k->fill.perm, k->fill.table);
+}
+
+/* Count a translation's pages: hits, misses and walks, per device too. */
+static void count_run(struct vtd *v, uint16_t sid, const struct iotlb_run *r,
+		      const struct vtd_walker *k)
+{
+	struct vtd_sid_counters *c;
+
+	if (r->served)
+		sid_hit(v, sid, r->served);
+	if (r->walked) {
+		atomic_fetch_add_explicit(&v->walks, r->walked,
+					  memory_order_relaxed);
+		c = sid_counters(v, sid, true);
+		if (c) {
+			atomic_fetch_add_explicit(&c->misses, r->walked,
+						  memory_order_relaxed);
+			atomic_fetch_add_explicit(&c->walks, r->walked,
+						  memory_order_relaxed);
+		}
+	}
+	if (k->pwc_hits)
+		atomic_fetch_add_explicit(&v->pwc_hits, k->pwc_hits,
+					  memory_order_relaxed);
+	if (k->pwc_misses)
+		atomic_fetch_add_explicit(&v->pwc_misses, k->pwc_misses,
+					  memory_order_relaxed);
 }
 
 static enum pci_status vtd_translate(struct iommu_unit *u, uint16_t sid,
@@ -446,11 +555,9 @@ static enum pci_status vtd_translate(struct iommu_unit *u, uint16_t sid,
 {
 	struct vtd *v = to_vtd(u);
 	struct vtd_ctx c;
-	struct iotlb_result r;
-	struct vtd_leaf leaf;
+	struct iotlb_run run;
 	unsigned int reason, width;
-	bool fpd;
-	uint64_t gen;
+	bool fpd, ok;
 
 	if (!(atomic_load_explicit(&v->gsts, memory_order_acquire) &
 	      VTD_GSTS_TES)) {
@@ -472,25 +579,27 @@ static enum pci_status vtd_translate(struct iommu_unit *u, uint16_t sid,
 		width = v->mgaw;
 	if (iova >> width)
 		return fault(v, sid, iova, write, VTD_FR_ADDR_BEYOND_AGAW, fpd);
-	if (iotlb_lookup(&v->iotlb, VTD_CTX_DID(c.hi), iova, v->size_mask,
-			 &r) &&
-	    (r.perm & (write ? IOTLB_PERM_W : IOTLB_PERM_R))) {
-		sid_hit(v, sid);
-		*phys = r.phys;
-		*chunk = chunk_of(iova, len, r.shift);
-		return PCI_STATUS_OK;
+	{
+		struct vtd_walker k = {
+			.w = { .walk = vtd_walk_page, .taken = vtd_walk_taken,
+			       .need = write ? IOTLB_PERM_W : IOTLB_PERM_R,
+			       .allow = ~0u },
+			.v = v, .c = &c, .did = VTD_CTX_DID(c.hi),
+			.write = write,
+		};
+		uint64_t end = width >= 64 ? UINT64_MAX : 1ULL << width;
+
+		/* the run stays below the width */
+		if (len > end - iova)
+			len = (size_t)(end - iova);
+		ok = iotlb_translate(&v->iotlb, k.did, iova, len, v->size_mask,
+				     &k.w, &run);
+		count_run(v, sid, &run, &k);
 	}
-	/* a miss, or an entry without the right: the tables decide */
-	sid_inc(v, sid, true, SID_MISSES);
-	sid_inc(v, sid, true, SID_WALKS);
-	gen = iotlb_gen(&v->iotlb);
-	reason = sl_walk(v, &c, iova, write, &leaf);
-	if (reason)
-		return fault(v, sid, iova, write, reason, fpd);
-	iotlb_fill(&v->iotlb, gen, VTD_CTX_DID(c.hi), iova, leaf.shift,
-		   leaf.page, leaf.perm, 0);
-	*phys = leaf.page + (iova & ((1ULL << leaf.shift) - 1));
-	*chunk = chunk_of(iova, len, leaf.shift);
+	if (!ok)
+		return fault(v, sid, iova, write, run.code, fpd);
+	*phys = run.phys;
+	*chunk = (size_t)run.len;
 	return PCI_STATUS_OK;
 }
 
@@ -525,6 +634,23 @@ static void cc_invalidate(struct vtd *v, unsigned int gran, uint16_t did,
 		iotlb_flush_match(&v->cc, cc_matches, &m);
 }
 
+/*
+ * The PDE cache goes with IOTLB invalidations (spec 6.5.1.2, 6.5.2.3):
+ * global drops every entry, domain and page-selective ones the domain's.
+ * A page-selective request with IH = 1 lets hardware keep them; this
+ * unit drops them anyway (always allowed), and whole: a PDE may cover
+ * more than the range, so a range match would be no cheaper to trust.
+ */
+static void pwc_invalidate(struct vtd *v, bool all, uint16_t did)
+{
+	if (!v->has_pwc)
+		return;
+	if (all)
+		iotlb_flush_all(&v->pwc);
+	else
+		iotlb_flush_tag(&v->pwc, did);
+}
+
 /* IOTLB invalidation; returns the granularity done (0: refused). */
 static unsigned int iotlb_invalidate(struct vtd *v, unsigned int gran,
 				     uint16_t did, uint64_t addr,
@@ -533,8 +659,10 @@ static unsigned int iotlb_invalidate(struct vtd *v, unsigned int gran,
 	switch (gran) {
 	case VTD_IOTLB_GLOBAL:
 		iotlb_flush_all(&v->iotlb);
+		pwc_invalidate(v, true, did);
 		return gran;
 	case VTD_IOTLB_PSI:
+		pwc_invalidate(v, false, did);
 		if (am <= VTD_MAMV) {
 			iotlb_flush_range(&v->iotlb, did, addr, am);
 			return gran;
@@ -543,6 +671,7 @@ static unsigned int iotlb_invalidate(struct vtd *v, unsigned int gran,
 		iotlb_flush_tag(&v->iotlb, did);
 		return VTD_IOTLB_DSI;
 	case VTD_IOTLB_DSI:
+		pwc_invalidate(v, false, did);
 		iotlb_flush_tag(&v->iotlb, did);
 		return gran;
 	}
@@ -912,6 +1041,7 @@ void vtd_params_init(struct vtd_params *p)
 	p->superpages = true;
 	p->agaw_levels_supported = VTD_LEVELS_3 | VTD_LEVELS_4;
 	p->cc_entries = VTD_CC_DEFAULT;
+	p->pwc_entries = VTD_PWC_DEFAULT;
 }
 
 static uint64_t make_cap(const struct vtd_params *p, unsigned int mgaw)
@@ -966,7 +1096,19 @@ static int init_caches(struct vtd *v)
 	cp.entries = v->p.cc_entries;
 	ret = iotlb_init(&v->cc, &cp);
 	if (ret)
-		iotlb_destroy(&v->iotlb);
+		goto err_iotlb;
+	if (!v->p.pwc_entries)
+		return 0;
+	cp.entries = v->p.pwc_entries;
+	ret = iotlb_init(&v->pwc, &cp);
+	if (ret)
+		goto err_cc;
+	v->has_pwc = true;
+	return 0;
+err_cc:
+	iotlb_destroy(&v->cc);
+err_iotlb:
+	iotlb_destroy(&v->iotlb);
 	return ret;
 }
 
@@ -1021,6 +1163,7 @@ int vtd_create(struct machine *m, uint64_t reg_base,
 	*out = &v->unit;
 	return 0;
 err_caches:
+	iotlb_destroy(&v->pwc);
 	iotlb_destroy(&v->cc);
 	iotlb_destroy(&v->iotlb);
 err_free:
@@ -1037,6 +1180,7 @@ void vtd_destroy(struct iommu_unit *u)
 		return;
 	v = to_vtd(u);
 	mmio_region_destroy(v->regs);
+	iotlb_destroy(&v->pwc);
 	iotlb_destroy(&v->cc);
 	iotlb_destroy(&v->iotlb);
 	for (unsigned int i = 0; i < 256; i++)
@@ -1074,11 +1218,17 @@ static uint64_t load(_Atomic uint64_t *c)
 void vtd_get_stats(struct iommu_unit *u, struct vtd_stats *s)
 {
 	struct vtd *v = to_vtd(u);
-	struct iotlb_stats t, c;
+	struct iotlb_stats t, c, w = { 0 };
 
 	iotlb_get_stats(&v->iotlb, &t);
 	iotlb_get_stats(&v->cc, &c);
+	if (v->has_pwc)
+		iotlb_get_stats(&v->pwc, &w);
 	memset(s, 0, sizeof(*s));
+	s->pwc_hits = load(&v->pwc_hits);
+	s->pwc_misses = load(&v->pwc_misses);
+	s->pwc_inval_entries = w.inval_entries;
+	s->pwc_valid = w.valid;
 	s->hits = t.hits;
 	s->misses = t.misses;
 	s->walks = load(&v->walks);

@@ -31,6 +31,7 @@ struct mmio_region;
 #define VTD_NFR_DEFAULT		8
 #define VTD_NFR_MAX		256
 #define VTD_CC_DEFAULT		64	/* context-cache entries */
+#define VTD_PWC_DEFAULT		16	/* paging-structure (PDE) cache entries */
 #define VTD_LEVELS_3		(1u << 3)	/* 39-bit, 3-level tables */
 #define VTD_LEVELS_4		(1u << 4)	/* 48-bit, 4-level tables */
 
@@ -43,6 +44,7 @@ struct vtd_params {
 	bool superpages;		/* SLLPS: 2 MiB and 1 GiB pages */
 	unsigned int agaw_levels_supported; /* VTD_LEVELS_3 | VTD_LEVELS_4 */
 	unsigned int cc_entries;	/* context cache; power of two */
+	unsigned int pwc_entries;	/* PDE cache; power of two, 0: none */
 	unsigned int index;		/* the unit is named "dmar<index>" */
 };
 
@@ -50,6 +52,10 @@ struct vtd_params {
 struct vtd_stats {
 	uint64_t hits, misses;		/* IOTLB lookups (translated contexts) */
 	uint64_t walks;			/* second-level page walks */
+	uint64_t pwc_hits;		/* walks that began at a cached PDE */
+	uint64_t pwc_misses;		/* walks from the top (PDE cache on) */
+	uint64_t pwc_inval_entries;	/* PDE-cache entries invalidated */
+	unsigned int pwc_valid;		/* PDE-cache entries valid now */
 	uint64_t evictions;		/* IOTLB entries pushed out by fills */
 	uint64_t faults;		/* translation faults (accesses refused) */
 	uint64_t faults_recorded;	/* written to a fault record */
