@@ -51,6 +51,15 @@ static struct kpci *find(struct machine *m, const char *name)
 	return NULL;
 }
 
+static void link_is(struct machine *m, const char *path, const char *want)
+{
+	char *t = NULL;
+
+	assert_int_equal(dmasim_readlink((struct dmasim_machine *)m, path, &t), 0);
+	assert_string_equal(t, want);
+	free(t);
+}
+
 static void assigned_dma(struct machine *m, struct vfio_vm *vm,
 			 const char *name)
 {
@@ -79,7 +88,8 @@ static void test_viability_and_confinement(void **state)
 	struct kpci *k = find(m, "0000:01:00.0");
 	struct iommu_group *g = k->group;
 	struct vfio_vm *vm = NULL;
-	char err[200], line[200];
+	char err[200], line[200], **names;
+	size_t n;
 
 	(void)state;
 	assert_non_null(g);
@@ -88,6 +98,15 @@ static void test_viability_and_confinement(void **state)
 	assert_string_equal(err, "group 3 is not viable: 0000:01:00.0 is bound to dmasim_ata (bind every device of the group to vfio-pci)");
 	assert_int_equal(vfio_bind_group(m, g), 0);
 	assert_string_equal(k->pdev.driver->name, "vfio-pci");
+	/* sysfs follows: the driver link and the driver's device link */
+	link_is(m, "/sys/bus/pci/devices/0000:01:00.0/driver",
+		"../../../../bus/pci/drivers/vfio-pci");
+	link_is(m, "/sys/bus/pci/drivers/vfio-pci/0000:01:00.0",
+		"../../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0");
+	assert_int_equal(dmasim_list((struct dmasim_machine *)m,
+				     "/sys/bus/pci/drivers/dmasim_ata", &names, &n), 0);
+	assert_int_equal(n, 0);
+	dmasim_free_names(names, n);
 	assert_int_equal(vfio_vm_create(m, g, 5 << 20, &vm, err, sizeof(err)), -EINVAL);
 	assert_int_equal(vfio_vm_create(m, g, 16 << 20, &vm, err, sizeof(err)), 0);
 	assigned_dma(m, vm, "0000:01:00.0");
@@ -97,6 +116,8 @@ static void test_viability_and_confinement(void **state)
 	vfio_vm_destroy(vm);
 	vfio_unbind_group(m, g);
 	assert_string_equal(k->pdev.driver->name, "dmasim_ata");
+	link_is(m, "/sys/bus/pci/devices/0000:01:00.0/driver",
+		"../../../../bus/pci/drivers/dmasim_ata");
 	assert_ptr_equal(k->pdev.dev.iommu_domain, g->domain);
 	assert_int_equal(dmasim_dma_debug_errors((struct dmasim_machine *)m), 0);
 	dmasim_machine_destroy((struct dmasim_machine *)m);

@@ -57,6 +57,7 @@ struct machine {
 	/* kernel */
 	struct irq_state irq;
 	struct pci_kernel pcik;
+	bool pci_sysfs_ready;		/* drivers (re)bound after it: links */
 	struct io_tlb_mem *swiotlb;	/* NULL: no bounce pool */
 	struct dma_debug *dma_debug;	/* DMA-API debugging state */
 	bool dma_debug_on;		/* fast check before the hooks */

@@ -205,19 +205,26 @@ int pci_driver_bind(struct pci_dev *p, const struct pci_driver *drv)
 	if (ret) {
 		p->driver = NULL;
 		p->dev.driver = NULL;
+	} else {
+		pci_sysfs_driver_changed((struct machine *)p->dev.machine,
+					 kpci_of(p), NULL);
 	}
 	return ret;
 }
 
 void pci_driver_unbind(struct pci_dev *p)
 {
-	if (!p->driver)
+	const struct pci_driver *old = p->driver;
+
+	if (!old)
 		return;
-	if (p->driver->remove)
-		p->driver->remove(p);
+	if (old->remove)
+		old->remove(p);
 	debug_dma_driver_unbound(&p->dev);
 	p->driver = NULL;
 	p->dev.driver = NULL;
+	pci_sysfs_driver_changed((struct machine *)p->dev.machine, kpci_of(p),
+				 old);
 }
 
 void pci_bind_drivers(struct machine *m)

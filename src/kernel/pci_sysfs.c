@@ -210,6 +210,27 @@ static int add_driver_links(struct machine *m, struct kpci *k, const char *dir)
 	return ret ? ret : vfs_link_to(&m->vfs, path, drv);
 }
 
+/* A driver was bound to or unbound from @k after boot (vfio-pci taking
+ * a device, its host driver coming back): the links follow, as sysfs's
+ * do. @old is the driver that was bound before (NULL: none). */
+void pci_sysfs_driver_changed(struct machine *m, struct kpci *k,
+			      const struct pci_driver *old)
+{
+	char dir[PCI_SYSFS_PATH_MAX], path[PCI_SYSFS_PATH_MAX + 64];
+
+	if (!m->pci_sysfs_ready || pci_sysfs_dev_path(k, dir, sizeof(dir)))
+		return;
+	if (old) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/%s",
+			 old->name, k->name);
+		vfs_unlink(&m->vfs, path);
+		snprintf(path, sizeof(path), "%s/driver", dir);
+		vfs_unlink(&m->vfs, path);
+	}
+	if (k->pdev.driver)
+		add_driver_links(m, k, dir);
+}
+
 static int add_device(struct machine *m, struct kpci *k)
 {
 	char dir[PCI_SYSFS_PATH_MAX], path[96];
@@ -236,5 +257,6 @@ int pci_sysfs_init(struct machine *m)
 	if (!ret)
 		ret = vfs_add_file(&m->vfs, "/proc/interrupts", show_interrupts,
 				   NULL);
+	m->pci_sysfs_ready = !ret;
 	return ret;
 }

@@ -24,4 +24,10 @@ int pci_sysfs_init(struct machine *m);
  * 0 or -ENAMETOOLONG (longer than @len). */
 int pci_sysfs_dev_path(const struct kpci *k, char *buf, size_t len);
 
+/* Bring the driver links of @k up to date after a bind or unbind
+ * (@old: the driver bound before, or NULL). */
+struct pci_driver;
+void pci_sysfs_driver_changed(struct machine *m, struct kpci *k,
+			      const struct pci_driver *old);
+
 #endif

@@ -391,6 +391,36 @@ int vfs_readlink(struct vfs *vfs, const char *path, struct strbuf *out)
 	return w.err;
 }
 
+/* Take @n out of its parent's sorted list of children. */
+static void detach(struct vfs_node *n)
+{
+	struct vfs_node **pp = &n->parent->child;
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->sibling;
+	if (*pp)
+		*pp = n->sibling;
+}
+
+int vfs_unlink(struct vfs *vfs, const char *path)
+{
+	struct walk w = { vfs, 0, false, 0 };
+	struct vfs_node *n;
+
+	pthread_mutex_lock(&vfs->lock);
+	n = resolve(&w, &vfs->root, path, false);
+	if (n && (n == &vfs->root || (n->dir && n->child)))
+		w.err = -EBUSY;
+	else if (n)
+		detach(n);
+	pthread_mutex_unlock(&vfs->lock);
+	if (!w.err && n) {
+		free_node(n);
+		free(n);
+	}
+	return w.err;
+}
+
 bool vfs_streq(const char *a, const char *b)
 {
 	while (*a && *a == *b) {

@@ -68,6 +68,11 @@ int vfs_link_to(struct vfs *vfs, const char *path, const char *to);
  * following links. Returns the node or NULL with *err = -ENOENT, -ENOTDIR
  * or -ELOOP. */
 struct vfs_node *vfs_lookup(struct vfs *vfs, const char *path, int *err);
+/* Remove a file, a link (not what it points to) or an empty directory:
+ * 0, -ENOENT, -ENOTDIR, -EBUSY (a directory with entries). A reader
+ * holding the node must not be running (sysfs changes happen in the
+ * kernel's own thread, between commands). */
+int vfs_unlink(struct vfs *vfs, const char *path);
 /* Append the text of link @path (not followed) to @out. 0, -EINVAL (not a
  * link), -ENOENT, -ENOTDIR, -ELOOP, -ENOMEM. */
 int vfs_readlink(struct vfs *vfs, const char *path, struct strbuf *out);
