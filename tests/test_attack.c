@@ -40,7 +40,9 @@ static void test_scan(void **state)
 		run("scan", open[i], &r);
 		assert_true(starts(r.verdict, "ATTACK SUCCEEDED"));
 		assert_true(r.bytes_leaked > 4096);
-		assert_int_equal(r.bytes_corrupted, 32); /* eight ids */
+		/* eight ids; with passthrough also the root and context
+		 * entries written back (16 bytes each) */
+		assert_int_equal(r.bytes_corrupted, i ? 32 + 2 * 16 : 32);
 		assert_int_equal(r.fault_lines, 0);
 	}
 	for (size_t i = 0; i < 5; i++) {
@@ -48,7 +50,10 @@ static void test_scan(void **state)
 		assert_true(starts(r.verdict, "blocked"));
 		assert_int_equal(r.bytes_leaked, 0);
 		assert_int_equal(r.bytes_corrupted, 0);
-		assert_int_equal(r.faults, 8192); /* every 64 KiB block */
+		/* every 64 KiB block, then a read and a write of each table
+		 * page (VT-d: root, context, 4 levels; AMD-Vi: device table,
+		 * 4 levels) */
+		assert_int_equal(r.faults, 8192 + 2 * (i < 3 ? 6 : 5));
 		assert_true(r.fault_lines >= 1);
 		assert_non_null(strstr(r.log, i < 3 ? "DMAR: [DMA Read NO_PASID] Request device [02:00.0] fault addr 0x0 [fault reason 0x06]"
 						  : "AMD-Vi: Event logged [IO_PAGE_FAULT domain="));
@@ -121,6 +126,109 @@ static void test_open_descriptor(void **state)
 	run("open-descriptor", "passthrough", &r);
 	assert_non_null(strstr(r.verdict, "does not help without translation"));
 	assert_int_equal(r.faults, 0);
+}
+
+/* The IOMMU's own tables: reachable without translation, not with. */
+static void test_scan_iommu_tables(void **state)
+{
+	struct atk_result r;
+
+	(void)state;
+	run("scan", "no-iommu", &r);
+	assert_non_null(strstr(r.did, "no IOMMU tables (no IOMMU in use)"));
+	assert_string_equal(r.verdict, "ATTACK SUCCEEDED: secret read, credential is root");
+	run("scan", "passthrough", &r);
+	assert_non_null(strstr(r.did, "VT-d root table at phys 0x"));
+	assert_non_null(strstr(r.did, "VT-d context table at phys 0x"));
+	assert_non_null(strstr(r.did, "wrote its entry (a write there maps anything)"));
+	assert_null(strstr(r.did, "page table, level")); /* pass-through: none */
+	assert_non_null(strstr(r.verdict, "; IOMMU tables writable"));
+	run("scan", "strict", &r);
+	assert_non_null(strstr(r.did, "VT-d root table at phys 0x"));
+	assert_non_null(strstr(r.did, "page table, level 1 at phys 0x"));
+	assert_null(strstr(r.did, "wrote its entry"));
+	assert_non_null(strstr(r.did, "read faulted, write faulted"));
+	assert_int_equal(r.bytes_corrupted, 0);
+	run("scan", "amd-strict", &r);
+	assert_non_null(strstr(r.did, "AMD-Vi device table at phys 0x"));
+	assert_non_null(strstr(r.did, "page table, level 1 at phys 0x"));
+	assert_non_null(strstr(r.did, "read faulted, write faulted"));
+	assert_int_equal(r.bytes_corrupted, 0);
+}
+
+#define SHARED_SECRET_LEN 51 /* the victim's queued packet */
+
+static void test_shared_group(void **state)
+{
+	struct atk_result r;
+
+	(void)state;
+	for (size_t i = 0; i < atk_nr_policies; i++) {
+		bool xlate = i >= 2;
+
+		run("shared-group", atk_policies[i].name, &r);
+		assert_true(starts(r.verdict, "ATTACK SUCCEEDED: read A's packet, forged A's rx data"));
+		assert_int_equal(r.bytes_leaked, SHARED_SECRET_LEN);
+		assert_int_equal(r.bytes_corrupted, 2048);
+		assert_int_equal(r.faults, 0);
+		assert_non_null(strstr(r.did, "driver A: its rx buffer holds B's forged packet"));
+		/* passthrough has groups too, but identity domains */
+		assert_non_null(strstr(r.did, i ? "are both in iommu group" : "no IOMMU in use"));
+		assert_non_null(strstr(r.verdict, xlate ? "(one group, one domain)"
+							: "B reaches everything anyway"));
+	}
+}
+
+static void test_shared_group_acs(void **state)
+{
+	struct atk_result r;
+
+	(void)state;
+	for (size_t i = 0; i < atk_nr_policies; i++) {
+		run("shared-group-acs", atk_policies[i].name, &r);
+		if (i < 2) { /* no-iommu, passthrough */
+			assert_true(starts(r.verdict, "ATTACK SUCCEEDED"));
+			assert_int_equal(r.bytes_leaked, SHARED_SECRET_LEN);
+			assert_int_equal(r.bytes_corrupted, 2048);
+			continue;
+		}
+		assert_string_equal(r.verdict, "blocked: B's domain maps none of A's IOVAs (separate domains)");
+		assert_int_equal(r.bytes_leaked, 0);
+		assert_int_equal(r.bytes_corrupted, 0);
+		assert_int_equal(r.faults, 2);
+		assert_non_null(strstr(r.did, "two domains"));
+		assert_null(strstr(r.did, "forged packet"));
+		assert_non_null(strstr(r.log, i < 5 ? "DMAR: [DMA Read NO_PASID] Request device [02:00.1] fault addr 0x"
+						: "rnic 0000:02:00.1: AMD-Vi: Event logged [IO_PAGE_FAULT domain="));
+	}
+}
+
+static void test_bounce_pool(void **state)
+{
+	static const char *const shut[] = { "lazy", "strict", "amd-lazy", "amd-strict" };
+	struct atk_result r;
+
+	(void)state;
+	run("bounce-pool", "no-iommu", &r);
+	assert_true(starts(r.verdict, "ATTACK SUCCEEDED: A's packet read from the pool after unmap"));
+	assert_non_null(strstr(r.did, "(bounced: in the pool)"));
+	assert_non_null(strstr(r.did, "found A's packet"));
+	/* one 64 KiB block, less the device's own two slots' bytes */
+	assert_int_equal(r.bytes_leaked, 65536 - 2048 - 14);
+	assert_int_equal(r.bytes_corrupted, 0);
+	run("bounce-pool", "passthrough", &r);
+	assert_true(starts(r.verdict, "ATTACK SUCCEEDED"));
+	for (size_t i = 0; i < 4; i++) {
+		run("bounce-pool", shut[i], &r);
+		assert_true(starts(r.verdict, "blocked: the pool is not mapped for the device"));
+		assert_int_equal(r.bytes_leaked, 0);
+		assert_int_equal(r.faults, 1024); /* 64 MiB in 64 KiB blocks */
+		assert_non_null(strstr(r.did, "(an IOVA)"));
+	}
+	run("bounce-pool", "untrusted", &r);
+	assert_string_equal(r.verdict, "blocked: the pool is not mapped for the device; its own bounced granule held 0 stale bytes (padding zeroed)");
+	assert_int_equal(r.bytes_leaked, 0);
+	assert_non_null(strstr(r.did, "its granule (4096 bytes read)"));
 }
 
 static struct dmasim_machine *boot_rogue(const char *cmdline)
@@ -217,6 +325,10 @@ int main(void)
 		cmocka_unit_test(test_subpage),
 		cmocka_unit_test(test_stale_iotlb),
 		cmocka_unit_test(test_open_descriptor),
+		cmocka_unit_test(test_scan_iommu_tables),
+		cmocka_unit_test(test_shared_group),
+		cmocka_unit_test(test_shared_group_acs),
+		cmocka_unit_test(test_bounce_pool),
 		cmocka_unit_test(test_rogue_statuses),
 		cmocka_unit_test(test_rogue_windows),
 	};

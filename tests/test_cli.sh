@@ -231,6 +231,19 @@ has '^  open-descriptor '
 expect 2 "dmasim attack: no attack 'nope' (run 'dmasim attack' for the list)" attack nope
 expect 2 "dmasim attack: --policy 'lax': unknown policy (run 'dmasim attack' for the list)" attack scan --policy lax
 expect 2 "dmasim attack: unexpected argument 'subpage'" attack scan subpage
+expect 0 "" attack shared-group --policy lazy
+has '^   kernel: A \(0000:02:00\.0\) and B \(0000:02:00\.1\) are both in iommu group [0-9]+: one domain$'
+has "verdict: ATTACK SUCCEEDED: read A's packet, forged A's rx data \(one group, one domain\)$"
+expect 0 "" attack shared-group-acs --policy strict --json
+has "^\{\"results\":\[\{\"attack\":\"shared-group-acs\",\"policy\":\"strict\",\"bytes_leaked\":0,\"bytes_corrupted\":0,\"faults\":2,\"verdict\":\"blocked: B's domain maps none of A's IOVAs \(separate domains\)\"\}\]\}$"
+expect 0 "" attack bounce-pool --policy no-iommu
+has '^   kernel: swiotlb pool \[mem 0x[0-9a-f]+-0x[0-9a-f]+\] \(from the boot log\); both NICs limited to 32-bit DMA$'
+has "verdict: ATTACK SUCCEEDED: A's packet read from the pool after unmap \(slots are not cleared\); no translation: the pool is plain RAM$"
+expect 0 "" attack scan --policy passthrough
+has '^   device: VT-d root table at phys 0x[0-9a-f]+: read the page, wrote its entry \(a write there maps anything\)$'
+expect 0 "" attack
+has '^  shared-group-acs '
+has '^  bounce-pool '
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

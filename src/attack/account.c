@@ -1,9 +1,9 @@
 /*
  * Measuring an attack: the shadow of what the kernel mapped for the
  * device, and the accounting of every access the device makes against
- * it. A mapping exposes its buffer's bytes; a mapping bounced through
- * swiotlb exposes the whole granules of its slots (Linux zeroes the
- * padding, so nothing else is in them). A successful access is
+ * it. A mapping exposes its buffer's bytes; a mapping dma-iommu bounced
+ * through swiotlb exposes the whole granules of its slots (Linux zeroes
+ * the padding, so nothing else is in them). A successful access is
  * translated page by page, through the device's domain when it has a
  * translating one (falling back to the mappings it once had: a stale
  * IOTLB entry still reaches them), else the address is physical.
@@ -71,7 +71,9 @@ void atk_shadow_add(struct atk_ctx *c, uint64_t dma, uint64_t len)
 		return;
 	mp.phys_lo = p;
 	mp.phys_hi = p + len;
-	if (c->m->swiotlb && is_swiotlb_buffer(c->m, p)) {
+	/* dma-iommu bounces into whole granules and zeroes the padding;
+	 * dma-direct's bounce exposes the slots' bytes, no more */
+	if (paging_domain(c) && c->m->swiotlb && is_swiotlb_buffer(c->m, p)) {
 		mp.phys_lo = p & ~(GRANULE - 1);
 		mp.phys_hi = (p + len + GRANULE - 1) & ~(GRANULE - 1);
 	}

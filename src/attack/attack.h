@@ -65,6 +65,10 @@ struct atk_ctx {
 	struct rogue *r;
 	struct pci_dev *pdev;
 	struct rnic *nic;
+	/* a second, honest device ("victim"), when the attack has one */
+	struct rogue *vr;
+	struct pci_dev *vpdev;
+	struct rnic *vnic;
 	struct atk_map maps[ATK_MAX_MAPS];
 	size_t nmaps;
 	struct atk_result *res;
@@ -75,6 +79,9 @@ struct attack {
 	const char *summary;
 	uint64_t ram;			/* bytes */
 	const char *cmdline;		/* added to the policy's */
+	/* --device specs after the port atk_rp; NULL: the rogue alone
+	 * below it. The attacker is id rogue0, a second device victim. */
+	const char *const *devices;
 	int (*run)(struct atk_ctx *c);
 };
 
@@ -115,5 +122,28 @@ int attack_scan(struct atk_ctx *c);
 int attack_subpage(struct atk_ctx *c);
 int attack_stale_iotlb(struct atk_ctx *c);
 int attack_open_descriptor(struct atk_ctx *c);
+int attack_shared_group(struct atk_ctx *c);
+int attack_bounce_pool(struct atk_ctx *c);
+
+/* ---- the IOMMU's own tables (iommu_tables.c) ------------------------- */
+
+/* A page of the IOMMU's structures that translate for the device, and
+ * the entry in it that does. */
+struct atk_table {
+	const char *what;	/* "root table", "context table", ... */
+	uint64_t page;		/* phys */
+	uint64_t entry;		/* phys of the entry for the device */
+	unsigned int entry_len;	/* bytes */
+};
+
+#define ATK_MAX_TABLES 8
+
+/* Walk the kernel's IOMMU structures in RAM, as the unit does, for the
+ * device's requester ID and @iova: root and context tables and the
+ * second-level tables (VT-d), or the device table entry and the I/O page
+ * tables (AMD-Vi). Returns how many pages were found; 0 when no IOMMU
+ * driver is running. */
+size_t atk_iommu_tables(struct atk_ctx *c, uint64_t iova,
+			struct atk_table *t, size_t max);
 
 #endif

@@ -40,19 +40,42 @@ const struct atk_policy *atk_policy_find(const char *name)
 	return NULL;
 }
 
+static const char *const shared_devs[] = {
+	"rogue,id=victim,bus=atk_rp,addr=00.0",
+	"rogue,id=rogue0,bus=atk_rp,addr=00.1", NULL,
+};
+/* multifunction=on gives function 0 the ACS capability */
+static const char *const shared_acs_devs[] = {
+	"rogue,id=victim,bus=atk_rp,addr=00.0,multifunction=on",
+	"rogue,id=rogue0,bus=atk_rp,addr=00.1", NULL,
+};
+static const char *const pool_devs[] = {
+	"rogue,id=rogue0,bus=atk_rp",
+	"pcie-root-port,id=vic_rp", "rogue,id=victim,bus=vic_rp", NULL,
+};
+
 const struct attack *const attacks[] = {
 	&(const struct attack){ "scan",
-		"PCILeech: read all of RAM for the secret, set the credential's uid to 0",
-		512ULL << 20, NULL, attack_scan },
+		"PCILeech: read all of RAM for the secret, set the credential's uid to 0, reach the IOMMU's tables",
+		512ULL << 20, NULL, NULL, attack_scan },
 	&(const struct attack){ "subpage",
 		"Thunderclap: a 2 KiB rx buffer exposes its page's other kmalloc-2k object",
-		6ULL << 30, NULL, attack_subpage },
+		6ULL << 30, NULL, NULL, attack_subpage },
 	&(const struct attack){ "stale-iotlb",
 		"replay an rx IOVA after the driver unmapped it (deferred invalidation)",
-		6ULL << 30, NULL, attack_stale_iotlb },
+		6ULL << 30, NULL, NULL, attack_stale_iotlb },
 	&(const struct attack){ "open-descriptor",
 		"never complete a transmit: the page stays readable; then a 5 ms watchdog",
-		6ULL << 30, NULL, attack_open_descriptor },
+		6ULL << 30, NULL, NULL, attack_open_descriptor },
+	&(const struct attack){ "shared-group",
+		"function 1 of a card without ACS uses function 0's IOVAs: one group, one domain",
+		6ULL << 30, NULL, shared_devs, attack_shared_group },
+	&(const struct attack){ "shared-group-acs",
+		"the same with ACS on function 0: two groups, two domains",
+		6ULL << 30, NULL, shared_acs_devs, attack_shared_group },
+	&(const struct attack){ "bounce-pool",
+		"32-bit DMA on 8 GiB: read another device's bounced data left in the swiotlb pool",
+		8ULL << 30, NULL, pool_devs, attack_bounce_pool },
 	NULL,
 };
 
@@ -99,12 +122,16 @@ static void collect_faults(struct atk_ctx *c, size_t skip)
 	free(log);
 }
 
+static const char *const default_devs[] = { "rogue,id=rogue0,bus=atk_rp", NULL };
+
 static int boot(const struct attack *a, const struct atk_policy *p,
 		const struct dmasim_config *base, struct dmasim_machine **dm)
 {
 	char cmdline[512], port[64];
-	const char *devs[2] = { port, "rogue,id=rogue0,bus=atk_rp" };
+	const char *devs[8] = { port };
+	const char *const *more = a->devices ? a->devices : default_devs;
 	struct dmasim_config cfg;
+	size_t n = 1;
 
 	dmasim_config_init(&cfg);
 	if (base) {
@@ -122,18 +149,30 @@ static int boot(const struct attack *a, const struct atk_policy *p,
 	cfg.cmdline = cmdline;
 	snprintf(port, sizeof(port), "pcie-root-port,id=atk_rp%s",
 		 p->external ? ",external=on" : "");
+	while (*more && n < sizeof(devs) / sizeof(devs[0]))
+		devs[n++] = *more++;
 	cfg.devices = devs;
-	cfg.nr_devices = 2;
+	cfg.nr_devices = n;
 	return dmasim_machine_create(&cfg, dm, NULL, 0);
 }
 
 static int setup(struct atk_ctx *c)
 {
+	struct pci_func *fn;
+
 	c->m = (struct machine *)c->dm;
 	c->fn = pci_find_id(c->m, "rogue0");
 	c->r = rogue_of(c->fn);
 	c->pdev = c->fn ? pci_get_by_name(c->m, c->fn->name) : NULL;
 	c->nic = c->pdev ? rnic_of(c->pdev) : NULL;
+	fn = pci_find_id(c->m, "victim");
+	if (fn) {
+		c->vr = rogue_of(fn);
+		c->vpdev = pci_get_by_name(c->m, fn->name);
+		c->vnic = c->vpdev ? rnic_of(c->vpdev) : NULL;
+		if (!c->vr || !c->vnic)
+			return -ENODEV;
+	}
 	return c->r && c->nic ? 0 : -ENODEV;
 }
 

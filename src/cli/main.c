@@ -87,10 +87,16 @@ const struct command commands[] = {
 	  cmd_vfio },
 	{ "attack", "run DMA attacks from a rogue device under each IOMMU policy",
 	  "NAME|all [--policy P] [--json]",
-	  "  scan             PCILeech: read all of RAM for a secret, set a credential to root\n"
+	  "  scan             PCILeech: read all of RAM for a secret, set a credential to\n"
+	  "                   root, then read and write the IOMMU's own tables\n"
 	  "  subpage          Thunderclap: a 2 KiB rx buffer exposes the rest of its page\n"
 	  "  stale-iotlb      replay an IOVA after unmap (the flush queue's window)\n"
 	  "  open-descriptor  never complete a transmit; then a driver watchdog\n"
+	  "  shared-group     function 1 of a card without ACS uses function 0's IOVAs\n"
+	  "                   (one IOMMU group, one domain)\n"
+	  "  shared-group-acs the same with ACS on function 0 (two groups)\n"
+	  "  bounce-pool      32-bit DMA on 8 GiB: another device's bounced data left\n"
+	  "                   in the swiotlb pool after unmap\n"
 	  "  all              every attack under every policy, as a table\n"
 	  "  --policy P       only this policy: no-iommu, passthrough, lazy, strict,\n"
 	  "                   untrusted, amd-lazy, amd-strict\n"
