@@ -1,7 +1,8 @@
 /*
  * Fuzz target: boot a small machine with the input as its kernel command
  * line, read every /proc file, and tear it down. Whatever the parameters
- * (mem=, log_buf_len=, loglevel=, quoting...), the machine either boots or
+ * (mem=, log_buf_len=, loglevel=, intel_iommu=, amd_iommu=, quoting...),
+ * on a VT-d or an AMD-Vi machine, the machine either boots or
  * refuses with a message; it never crashes or leaks.
  */
 #include <stdint.h>
@@ -33,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.cmdline = line;
 	cfg.nr_cpus = 1;
 	cfg.clock = DMASIM_CLOCK_VIRTUAL;
+	/* a line that mentions amd boots the AMD-Vi machine (amd_iommu=) */
+	cfg.iommu = strstr(line, "amd") ? DMASIM_IOMMU_AMD : DMASIM_IOMMU_INTEL;
 	if (dmasim_machine_create(&cfg, &m, err, sizeof(err)) == 0) {
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			char *text;
