@@ -135,7 +135,7 @@ static void test_sysfs_and_types(void **state)
 		assert_string_equal(s, cases[c].type);
 		free(s);
 		s = test_read(m, "/sys/class/iommu/ivhd0/amd-iommu/cap");
-		assert_string_equal(s, "1803700f\n");
+		assert_string_equal(s, "1903700f\n"); /* IotlbSup: ATS */
 		free(s);
 		s = test_read(m, "/sys/class/iommu/ivhd0/amd-iommu/features");
 		assert_string_equal(s, "0:400000000840\n");

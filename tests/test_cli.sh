@@ -245,5 +245,23 @@ expect 0 "" attack
 has '^  shared-group-acs '
 has '^  bounce-pool '
 
+# ATS: the machine option --ats (an ATSR for every root port), the
+# rogue's ats=on and the root port's atsr=on, what lspci -v shows
+expect 0 "" --ats dmesg --cmdline intel_iommu=on
+has '^\[ *[0-9.]+\] DMAR: ATSR flags: 0x1$'
+if grep -q 'No ATSR found' "$out"; then bad "--ats: 'No ATSR found' printed"; else ok; fi
+expect 0 "" dmesg --cmdline intel_iommu=on
+has '^\[ *[0-9.]+\] DMAR: No ATSR found$'
+expect 0 "" --ats --device pcie-root-port,id=ap --device rogue,bus=ap,ats=on lspci -v --cmdline intel_iommu=on
+has '^	Capabilities: \[100\] Address Translation Service \(ATS\)$'
+has '^		ATSCtl:	Enable\+, Smallest Translation Unit: 00$'
+expect 0 "" --ats --device pcie-root-port,id=ap,external=on --device rogue,bus=ap,ats=on lspci -v --cmdline intel_iommu=on
+has '^		ATSCtl:	Enable-, Smallest Translation Unit: 00$'
+expect 0 "" --device pcie-root-port,id=ap,atsr=on --device rogue,bus=ap,ats=on lspci -v --cmdline intel_iommu=on
+has '^		ATSCtl:	Enable\+'
+expect 2 "dmasim dmesg: --device 'rogue,ats=maybe': ats=maybe: expected on or off" --device rogue,ats=maybe dmesg
+expect 0 "" --help
+has '^      --ats '
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -178,7 +178,9 @@ static enum pci_status soft_translate(struct iommu_unit *u, uint16_t rid,
 	return st;
 }
 
-static const struct iommu_unit_ops soft_unit_ops = { soft_translate, NULL };
+static const struct iommu_unit_ops soft_unit_ops = {
+	.translate = soft_translate,
+};
 
 struct fx {
 	struct dmasim_machine *m;

@@ -167,7 +167,7 @@ static void test_no_iommu_and_amd(void **state)
 		"../../../../0000:00:02.0");
 	link_is(m, "/sys/bus/pci/devices/0000:00:02.0/iommu",
 		"../0000:00:00.2/iommu/ivhd0");
-	read_is(m, "/sys/class/iommu/ivhd0/amd-iommu/cap", "1803700f\n");
+	read_is(m, "/sys/class/iommu/ivhd0/amd-iommu/cap", "1903700f\n");
 	read_is(m, "/sys/bus/pci/devices/0000:00:01.0/iommu/amd-iommu/features",
 		"0:400000000840\n");
 	assert_false(listed(m, "/sys/class/iommu/ivhd0/devices", "0000:00:00.2"));

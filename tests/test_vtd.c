@@ -373,7 +373,8 @@ static void test_registers(void **state)
 	assert_true(ecap & VTD_ECAP_QI);
 	assert_true(ecap & VTD_ECAP_PT);
 	assert_true(ecap & VTD_ECAP_C);
-	assert_false(ecap & (VTD_ECAP_DT | VTD_ECAP_IR));
+	assert_true(ecap & VTD_ECAP_DT); /* device-TLBs: ATS (test_ats.c) */
+	assert_false(ecap & VTD_ECAP_IR);
 	assert_int_equal(VTD_ECAP_IRO(ecap), VTD_IRO_OFFSET);
 	/* reset state: nothing enabled, fault events masked */
 	assert_int_equal(rd32(&t, DMAR_GSTS_REG), 0);
@@ -527,11 +528,9 @@ static void test_fault_reasons(void **state)
 	expect_fault(&t, 0x0500, 0x1000, false, VTD_FR_ROOT_NOT_PRESENT);
 	/* 0x2: devfn without a context entry */
 	expect_fault(&t, 0x0310, 0x1000, true, VTD_FR_CTX_NOT_PRESENT);
-	/* 0x3: reserved TT, device-TLB TT without ECAP.DT, bad AW */
+	/* 0x3: reserved TT, bad AW (TT 01b is valid: ECAP.DT, test_ats.c) */
 	set_ctx(&t, 0x0318, top | VTD_CTX_P | 3u << VTD_CTX_TT_SHIFT, 2);
 	expect_fault(&t, 0x0318, 0x1000, false, VTD_FR_CTX_INVALID);
-	set_ctx(&t, 0x0319, top | VTD_CTX_P | 1u << VTD_CTX_TT_SHIFT, 2);
-	expect_fault(&t, 0x0319, 0x1000, false, VTD_FR_CTX_INVALID);
 	set_ctx(&t, 0x031a, top | VTD_CTX_P, 3); /* 57-bit: not in SAGAW */
 	expect_fault(&t, 0x031a, 0x1000, false, VTD_FR_CTX_INVALID);
 	/* 0x4: beyond the domain's width (48-bit) */
@@ -1010,10 +1009,10 @@ static void test_queue(void **state)
 	wr32(&t, DMAR_ICS_REG, VTD_ICS_IWC);
 	assert_int_equal(rd32(&t, DMAR_ICS_REG), 0);
 	assert_int_equal(rd32(&t, DMAR_IECTL_REG), VTD_FECTL_IM);
-	/* a device-TLB descriptor (no ECAP.DT): IQE, head stays on it, the
-	 * descriptors after it wait */
+	/* an interrupt entry cache descriptor (no ECAP.IR): IQE, head stays
+	 * on it, the descriptors after it wait */
 	head = rd64(&t, DMAR_IQH_REG);
-	qi_put(&t, VTD_QI_DEV_IOTLB, 0);
+	qi_put(&t, VTD_QI_IEC, 0);
 	t.seq++;
 	qi_put(&t, VTD_QI_WAIT | VTD_QI_WAIT_SW | (uint64_t)t.seq << 32,
 	       t.status);

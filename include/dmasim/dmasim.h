@@ -64,6 +64,11 @@ struct dmasim_config {
 	/* Abort the process on a DMA-API debugging violation, so a test
 	 * that misuses the DMA API fails at the spot (see docs/api.md). */
 	bool dma_debug_abort;
+	/* The firmware reports ATS support: VT-d's DMAR table has an ATSR
+	 * covering every root port (ALL_PORTS), so the kernel may enable
+	 * ATS for trusted devices with the capability below them. AMD-Vi
+	 * needs no table (its unit says IotlbSup). */
+	bool ats;
 };
 
 struct dmasim_machine;

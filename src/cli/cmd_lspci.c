@@ -172,6 +172,20 @@ static void print_size(uint64_t size)
 	printf("[size=%llu%s]", (unsigned long long)size, unit[u]);
 }
 
+/* The ATS capability as lspci -vv shows it: the queue depth, and
+ * whether the kernel enabled ATS (with its smallest translation unit). */
+static void print_ats(const struct fn_info *f, unsigned pos)
+{
+	unsigned cap = cfg16(f, pos + PCI_ATS_CAP);
+	unsigned ctl = cfg16(f, pos + PCI_ATS_CTRL);
+
+	printf("\tCapabilities: [%03x] Address Translation Service (ATS)\n", pos);
+	printf("\t\tATSCap:\tInvalidate Queue Depth: %02x\n",
+	       PCI_ATS_CAP_QDEP(cap));
+	printf("\t\tATSCtl:\tEnable%c, Smallest Translation Unit: %02x\n",
+	       ctl & PCI_ATS_CTRL_ENABLE ? '+' : '-', PCI_ATS_CTRL_STU(ctl));
+}
+
 static void print_caps(const struct fn_info *f)
 {
 	unsigned pos = f->cfg[PCI_CAPABILITY_LIST] & ~3u;
@@ -202,10 +216,13 @@ static void print_caps(const struct fn_info *f)
 
 		if (!hdr || hdr == UINT32_MAX)
 			break;
-		printf("\tCapabilities: [%03x] %s\n", pos,
-		       (hdr & 0xffff) == PCI_EXT_CAP_ID_ACS
-			       ? "Access Control Services"
-			       : "Extended capability");
+		if ((hdr & 0xffff) == PCI_EXT_CAP_ID_ATS)
+			print_ats(f, pos);
+		else
+			printf("\tCapabilities: [%03x] %s\n", pos,
+			       (hdr & 0xffff) == PCI_EXT_CAP_ID_ACS
+				       ? "Access Control Services"
+				       : "Extended capability");
 		pos = hdr >> 20;
 	}
 }
@@ -454,7 +471,8 @@ int cmd_devices(struct cli *cli, int argc, char **argv)
 			print_type(pci_types[k]);
 	printf("\nEvery device takes id=, bus= (pcie.0 or the id of a bridge or port given\n"
 	       "before it), addr= and multifunction=on|off; ports take acs=on|off and\n"
-	       "external=on|off. The default machine has: pcie-root-port,id=rp0,addr=01.0;\n"
+	       "external=on|off, root ports atsr=on|off (ATS allowed below: an ACPI ATSR\n"
+	       "lists the port). The default machine has: pcie-root-port,id=rp0,addr=01.0;\n"
 	       "disk,id=disk0,bus=rp0; dmac,id=dmac0,addr=02.0 (--nodefaults removes them).\n"
 	       "See docs/devices.md for each type's own options.\n");
 	return 0;

@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 
 enum { OPT_SMP = 0x100, OPT_CLOCK, OPT_JSON, OPT_HELP, OPT_NODEFAULTS, OPT_INLINE,
-       OPT_CACHE_LINE, OPT_IOMMU, OPT_WRITE };
+       OPT_CACHE_LINE, OPT_IOMMU, OPT_WRITE, OPT_ATS };
 
 const struct option cli_common_opts[] = {
 	{ "ram", required_argument, NULL, 'm' },
@@ -25,6 +25,7 @@ const struct option cli_common_opts[] = {
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "cache-line", required_argument, NULL, OPT_CACHE_LINE },
 	{ "iommu-hw", required_argument, NULL, OPT_IOMMU },
+	{ "ats", no_argument, NULL, OPT_ATS },
 	{ "write", required_argument, NULL, OPT_WRITE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -171,6 +172,9 @@ int cli_common_option(struct cli *cli, int opt, const char *arg)
 			cli_error(cli, "--iommu-hw '%s': use intel, amd or none", arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case OPT_ATS:
+		cli->cfg.ats = true;
 		return 0;
 	case OPT_WRITE:
 		return add_write(cli, arg);

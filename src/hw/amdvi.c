@@ -23,7 +23,12 @@
  * - the command buffer: a ring of 128-bit commands in RAM, executed in
  *   order when the kernel moves the tail. A bad command logs
  *   ILLEGAL_COMMAND_ERROR and stops the buffer (CmdBufRun clears) with
- *   the head on it, until CmdBufEn is toggled.
+ *   the head on it, until CmdBufEn is toggled;
+ * - ATS: a translated request (a host address) passes untranslated when
+ *   the device's entry has V = 1 and I = 1, and a translation request is
+ *   answered as the untranslated access would be; otherwise both are
+ *   refused with INVALID_DEVICE_REQUEST. INVALIDATE_IOTLB_PAGES (the
+ *   device's ATS cache) is accepted and counted.
  * Faulting accesses are target-aborted: the device sees an unsupported
  * request. The hot path takes no lock: the control and device table base
  * registers are atomics; registers, events and commands take the lock.
@@ -74,7 +79,8 @@ struct amdvi {
 	bool has_pwc;
 	/* counters */
 	_Atomic uint64_t walks, pwc_hits, pwc_misses, faults, faults_suppressed, events_written,
-		events_lost, event_irqs, dte_invals, commands, cmd_errors;
+		events_lost, event_irqs, dte_invals, commands, cmd_errors,
+		translated, translation_reqs, devtlb_invals;
 };
 
 /* A device table entry as the walk uses it (qwords 0 and 1). */
@@ -622,6 +628,76 @@ static enum pci_status amdvi_translate(struct iommu_unit *u, uint16_t devid,
 	return pass(iova, len, phys, chunk);
 }
 
+/* ---------------------------------------------------------------- ATS */
+
+static bool unit_on(struct amdvi *a)
+{
+	return atomic_load_explicit(&a->ctrl, memory_order_acquire) &
+	       AMDVI_CTRL_IOMMU_EN;
+}
+
+/*
+ * May @devid make ATS requests? Only with V = 1 and I = 1 in its device
+ * table entry (spec 2.2.2 / INVALID_DEVICE_REQUEST): 0, or -1 with the
+ * event logged (type 1: a pretranslated request, or a translation
+ * request with TR, from a device with I = 0 or V = 0).
+ */
+static int ats_allowed(struct amdvi *a, uint16_t devid, uint64_t addr,
+		       bool write, bool tr, struct amdvi_dte *d)
+{
+	unsigned int flags = AMDVI_IDR_PRETRANSLATED | rw_flag(write) |
+			     (tr ? AMDVI_EVT_FLAG_TR : 0);
+
+	if (dte_get(a, devid, addr, write, d))
+		return -1;
+	if ((d->q0 & AMDVI_DTE_V) && (d->q1 & AMDVI_DTE_I))
+		return 0;
+	refuse(a, event_q0(AMDVI_EVT_INVALID_DEVICE_REQUEST, devid, 0, flags),
+	       addr);
+	return -1;
+}
+
+/* A translated request: passes untranslated when I = 1. */
+static enum pci_status amdvi_translated(struct iommu_unit *u, uint16_t devid,
+					uint64_t addr, bool write)
+{
+	struct amdvi *a = to_amdvi(u);
+	struct amdvi_dte d;
+
+	if (!unit_on(a))
+		return PCI_STATUS_OK;
+	if (ats_allowed(a, devid, addr, write, false, &d))
+		return PCI_STATUS_UR;
+	inc(&a->translated);
+	return PCI_STATUS_OK;
+}
+
+/* A translation request: the untranslated path's answer for one page
+ * (an untranslated entry answers with the address itself). */
+static enum pci_status amdvi_ats_translate(struct iommu_unit *u,
+					   uint16_t devid, uint64_t iova,
+					   bool write, uint64_t *phys,
+					   uint64_t *size)
+{
+	struct amdvi *a = to_amdvi(u);
+	struct amdvi_dte d;
+	size_t chunk;
+	enum pci_status st;
+
+	inc(&a->translation_reqs);
+	*phys = iova;
+	*size = AMDVI_PAGE_SIZE;
+	if (!unit_on(a))
+		return PCI_STATUS_OK;
+	if (ats_allowed(a, devid, iova, write, true, &d))
+		return PCI_STATUS_UR;
+	st = amdvi_translate(u, devid, iova & ~(AMDVI_PAGE_SIZE - 1),
+			     AMDVI_PAGE_SIZE, write, phys, &chunk);
+	if (!st)
+		*phys += iova & (AMDVI_PAGE_SIZE - 1);
+	return st;
+}
+
 /* ---------------------------------------------------------- commands */
 
 static void inval_pages(struct amdvi *a, uint64_t q0, uint64_t q1)
@@ -683,7 +759,10 @@ static unsigned int cmd_one(struct amdvi *a, uint64_t q0, uint64_t q1,
 			break;
 		inval_pages(a, q0, q1);
 		return 0;
-	case AMDVI_CMD_INV_IOTLB_PAGES:	/* no device has an IOTLB */
+	case AMDVI_CMD_INV_IOTLB_PAGES:
+		/* a device's ATS cache is its own; none is modelled */
+		inc(&a->devtlb_invals);
+		return 0;
 	case AMDVI_CMD_INV_INTERRUPT_TABLE: /* nothing is remapped */
 		return 0;
 	case AMDVI_CMD_INV_IOMMU_ALL:
@@ -1059,11 +1138,16 @@ void amdvi_get_stats(struct iommu_unit *u, struct amdvi_stats *s)
 	s->dtc_hits = c.hits;
 	s->dtc_misses = c.misses;
 	s->commands = load(&a->commands);
+	s->translated = load(&a->translated);
+	s->translation_requests = load(&a->translation_reqs);
+	s->iotlb_pages_commands = load(&a->devtlb_invals);
 	s->command_errors = load(&a->cmd_errors);
 	s->iotlb_valid = t.valid;
 }
 
 static const struct iommu_unit_ops amdvi_ops = {
 	.translate = amdvi_translate,
+	.translated = amdvi_translated,
+	.ats_translate = amdvi_ats_translate,
 	.destroy = amdvi_destroy,
 };

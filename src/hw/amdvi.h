@@ -63,6 +63,9 @@ struct amdvi_stats {
 	uint64_t dtc_hits, dtc_misses;	/* device table cache */
 	uint64_t commands;		/* commands executed */
 	uint64_t command_errors;	/* commands that stopped the buffer */
+	uint64_t translated;		/* ATS translated requests let through */
+	uint64_t translation_requests;	/* ATS translation requests */
+	uint64_t iotlb_pages_commands;	/* INVALIDATE_IOTLB_PAGES (no-ops) */
 	unsigned int iotlb_valid;	/* IOTLB entries valid now */
 };
 

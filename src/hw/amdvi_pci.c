@@ -44,7 +44,8 @@ static void amdvi_fill_config(struct pci_func *fn)
 	unsigned int cap = 0x40;
 
 	put32(c + cap, CAP_ID_SECDEV | (uint32_t)c[PCI_CAPABILITY_LIST] << 8 |
-			       CAP_TYPE_IOMMU | CAP_EFR_SUP | CAP_EXT);
+			       CAP_TYPE_IOMMU | AMDVI_CAP_IOTLB_SUP | CAP_EFR_SUP |
+			       CAP_EXT);
 	put32(c + cap + CAP_BASE_LO, (uint32_t)(base & 0xffffc000u) | 1u);
 	put32(c + cap + CAP_BASE_HI, (uint32_t)(base >> 32));
 	/* all devices on all buses: first 00.0, last 1f.7 */

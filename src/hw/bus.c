@@ -175,3 +175,105 @@ enum pci_status bus_fill(struct pci_func *fn, uint64_t dst, uint64_t pattern,
 		*done = off;
 	return st;
 }
+
+/* ---- PCIe ATS: translated requests and translation requests ---------- */
+
+/* Bus Master Enable, as bus_map checks it. */
+static bool may_master(struct pci_func *fn)
+{
+	uint16_t cmd = atomic_load_explicit(&fn->command, memory_order_acquire);
+
+	if (cmd & PCI_COMMAND_MASTER)
+		return true;
+	count(&fn->cnt.master_aborts, 1);
+	return false;
+}
+
+/* bus_map for a request marked translated: the unit (if any) decides
+ * whether it passes; the address is not translated. */
+static enum pci_status bus_map_translated(struct pci_func *fn, uint64_t addr,
+					  size_t len, bool write,
+					  uint8_t **host, size_t *chunk)
+{
+	struct machine *m = fn->m;
+	struct iommu_unit *u = fn->iommu;
+	size_t run;
+
+	if (!may_master(fn))
+		return PCI_STATUS_MASTER_ABORT;
+	if (len > BUS_CHUNK_MAX)
+		len = BUS_CHUNK_MAX;
+	if (u && u->ops->translated &&
+	    u->ops->translated(u, pci_requester_id(fn), addr, write)) {
+		count(&fn->cnt.unsupported, 1);
+		return PCI_STATUS_UR;
+	}
+	run = ram_run(&m->ram, addr, len);
+	if (!run) {
+		count(&fn->cnt.unsupported, 1);
+		return PCI_STATUS_UR;
+	}
+	*host = m->ram.mem + addr;
+	*chunk = run;
+	count(write ? &fn->cnt.writes : &fn->cnt.reads, 1);
+	count(write ? &fn->cnt.bytes_written : &fn->cnt.bytes_read, run);
+	return PCI_STATUS_OK;
+}
+
+enum pci_status bus_read_translated(struct pci_func *fn, uint64_t addr,
+				    void *buf, size_t len, size_t *done)
+{
+	size_t off = 0, n;
+	enum pci_status st = PCI_STATUS_OK;
+	uint8_t *h;
+
+	while (off < len) {
+		st = bus_map_translated(fn, addr + off, len - off, false, &h, &n);
+		if (st)
+			break;
+		memcpy((uint8_t *)buf + off, h, n);
+		off += n;
+	}
+	if (done)
+		*done = off;
+	return st;
+}
+
+enum pci_status bus_write_translated(struct pci_func *fn, uint64_t addr,
+				     const void *buf, size_t len, size_t *done)
+{
+	size_t off = 0, n;
+	enum pci_status st = PCI_STATUS_OK;
+	uint8_t *h;
+
+	while (off < len) {
+		st = bus_map_translated(fn, addr + off, len - off, true, &h, &n);
+		if (st)
+			break;
+		memcpy(h, (const uint8_t *)buf + off, n);
+		off += n;
+	}
+	if (done)
+		*done = off;
+	return st;
+}
+
+enum pci_status bus_ats_translate(struct pci_func *fn, uint64_t iova,
+				  bool write, uint64_t *phys, uint64_t *size)
+{
+	struct iommu_unit *u = fn->iommu;
+	enum pci_status st;
+
+	if (!may_master(fn))
+		return PCI_STATUS_MASTER_ABORT;
+	if (!u || !u->ops->ats_translate) {
+		*phys = iova;
+		*size = 4096;
+		return PCI_STATUS_OK;
+	}
+	st = u->ops->ats_translate(u, pci_requester_id(fn), iova, write, phys,
+				   size);
+	if (st)
+		count(&fn->cnt.unsupported, 1);
+	return st;
+}

@@ -35,6 +35,22 @@ enum pci_status bus_copy(struct pci_func *fn, uint64_t dst, uint64_t src,
 enum pci_status bus_fill(struct pci_func *fn, uint64_t dst, uint64_t pattern,
 			 size_t len, size_t *done);
 
+/*
+ * PCIe ATS. Requests marked translated (AT = 10b) carry
+ * host physical addresses: the IOMMU unit covering the function says
+ * whether they pass untranslated (they are then not translated); without
+ * a unit they reach RAM as any request does. Counted with the others.
+ */
+enum pci_status bus_read_translated(struct pci_func *fn, uint64_t addr,
+				    void *buf, size_t len, size_t *done);
+enum pci_status bus_write_translated(struct pci_func *fn, uint64_t addr,
+				     const void *buf, size_t len, size_t *done);
+/* A translation request (AT = 01b) for the page of @iova: *phys and
+ * *size as the unit answers; without a unit (or with translation off)
+ * the address is its own translation. Needs Bus Master Enable. */
+enum pci_status bus_ats_translate(struct pci_func *fn, uint64_t iova,
+				  bool write, uint64_t *phys, uint64_t *size);
+
 const char *pci_status_name(enum pci_status st);
 
 #endif

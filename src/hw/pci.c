@@ -35,6 +35,7 @@ static bool writable(const struct pci_func *fn, unsigned off)
 {
 	unsigned msi = pci_find_capability(fn, PCI_CAP_ID_MSI);
 	unsigned acs = pci_find_ext_capability(fn, PCI_EXT_CAP_ID_ACS);
+	unsigned ats = pci_find_ext_capability(fn, PCI_EXT_CAP_ID_ATS);
 
 	if (off == PCI_COMMAND || off == PCI_COMMAND + 1)
 		return true;
@@ -46,6 +47,10 @@ static bool writable(const struct pci_func *fn, unsigned off)
 	if (msi && off >= msi + PCI_MSI_FLAGS && off < msi + PCI_MSI_DATA_64 + 2)
 		return off != msi + PCI_MSI_FLAGS + 1;
 	if (acs && (off == acs + PCI_ACS_CTRL || off == acs + PCI_ACS_CTRL + 1))
+		return true;
+	/* ATS control: Enable and STU (the reserved bits are masked in
+	 * pci_cfg_write) */
+	if (ats && (off == ats + PCI_ATS_CTRL || off == ats + PCI_ATS_CTRL + 1))
 		return true;
 	return false;
 }
@@ -68,6 +73,17 @@ static void update_msi(struct pci_func *fn)
 					       ? 1u << ((flags >> 4) & 7) : 0);
 }
 
+/* ATS control keeps only Enable and STU; bits 14:5 are reserved. */
+static void mask_ats_ctrl(struct pci_func *fn)
+{
+	unsigned ats = pci_find_ext_capability(fn, PCI_EXT_CAP_ID_ATS);
+
+	if (ats)
+		fn->cfg[ats + PCI_ATS_CTRL] &= 0x1f;
+	if (ats)
+		fn->cfg[ats + PCI_ATS_CTRL + 1] &= 0x80;
+}
+
 void pci_cfg_write(struct pci_func *fn, unsigned off, uint32_t val,
 		   unsigned size)
 {
@@ -78,6 +94,7 @@ void pci_cfg_write(struct pci_func *fn, unsigned off, uint32_t val,
 	for (unsigned i = 0; i < size; i++)
 		if (writable(fn, off + i))
 			fn->cfg[off + i] = (uint8_t)(val >> (8 * i));
+	mask_ats_ctrl(fn);
 	atomic_store_explicit(&fn->command,
 			      (uint16_t)get(fn->cfg + PCI_COMMAND, 2),
 			      memory_order_release);
@@ -113,6 +130,37 @@ unsigned pci_find_ext_capability(const struct pci_func *fn, uint16_t id)
 		pos = hdr >> 20;
 	}
 	return 0;
+}
+
+unsigned pci_add_ext_capability(struct pci_func *fn, uint16_t id)
+{
+	unsigned pos = 0x100, last = 0;
+	uint32_t hdr;
+
+	if (fn->conventional)
+		return 0;
+	/* capabilities here are small: each new one 0x40 after the last */
+	for (int ttl = 48; ttl && (hdr = get(fn->cfg + pos, 4)); ttl--) {
+		last = pos;
+		if (!(hdr >> 20))
+			break;
+		pos = hdr >> 20;
+	}
+	if (!last) {
+		pos = 0x100;
+	} else {
+		pos = last + 0x40;
+		if (pos + 0x40 > PCI_CFG_SPACE)
+			return 0;
+		hdr = get(fn->cfg + last, 4);
+		fn->cfg[last + 2] = (uint8_t)((hdr & 0xf0000) >> 16 | pos << 4);
+		fn->cfg[last + 3] = (uint8_t)(pos >> 4);
+	}
+	fn->cfg[pos] = (uint8_t)id;
+	fn->cfg[pos + 1] = (uint8_t)(id >> 8);
+	fn->cfg[pos + 2] = 1; /* version 1, last in the list */
+	fn->cfg[pos + 3] = 0;
+	return pos;
 }
 
 struct pci_func *pci_find_id(struct machine *m, const char *id)

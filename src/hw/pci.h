@@ -77,6 +77,14 @@ struct iommu_unit;
 #define  PCI_ACS_UF		0x10 /* upstream forwarding */
 #define  PCI_ACS_EC		0x20 /* P2P egress control */
 #define  PCI_ACS_DT		0x40 /* direct translated P2P */
+#define PCI_EXT_CAP_ID_ATS	0x0f /* Address Translation Services */
+#define PCI_ATS_CAP		4    /* within the capability (16 bits) */
+#define  PCI_ATS_CAP_QDEP(c)	((c) & 0x1f) /* invalidate queue depth */
+#define  PCI_ATS_CAP_PAGE_ALIGNED 0x0020 /* requests are page aligned */
+#define PCI_ATS_CTRL		6    /* 16 bits */
+#define  PCI_ATS_CTRL_ENABLE	0x8000
+#define  PCI_ATS_CTRL_STU(s)	((s) & 0x1f) /* smallest translation unit */
+#define PCI_ATS_MIN_STU		12   /* STU 0: 4 KiB */
 
 #define PCI_CFG_SPACE		4096
 #define PCI_CAP_MSI_OFF		0x50
@@ -163,6 +171,7 @@ struct pci_func {
 	uint64_t win_start, win_end;	/* bridge memory window (0: none) */
 	bool realized;
 	bool external;		 /* an external-facing port (untrusted) */
+	bool atsr;		 /* a root port the DMAR table's ATSR lists */
 	bool conventional;	 /* PCI, not PCIe (below a PCIe-to-PCI bridge) */
 	struct mmio_region *bar0;
 	struct iommu_unit *iommu;	/* the remapping unit covering it */
@@ -219,6 +228,9 @@ void pci_cfg_write(struct pci_func *fn, unsigned off, uint32_t val,
 		   unsigned size);
 unsigned pci_find_capability(const struct pci_func *fn, uint8_t id);
 unsigned pci_find_ext_capability(const struct pci_func *fn, uint16_t id);
+/* Append an extended capability of @id (version 1) at the end of the
+ * list (a device type's fill_config): its offset, or 0 without room. */
+unsigned pci_add_ext_capability(struct pci_func *fn, uint16_t id);
 
 /* Raise MSI vector @vec of @fn: dropped (and counted) unless enabled and
  * bus mastering is on (an MSI is a memory write). */

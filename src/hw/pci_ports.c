@@ -20,7 +20,7 @@ const struct pci_type pci_host_type = {
 
 const struct pci_type pci_root_port_type = {
 	.name = "pcie-root-port",
-	.help = "PCIe root port on the root bus; options acs=on|off, external=on|off",
+	.help = "PCIe root port on the root bus; options acs=on|off, external=on|off, atsr=on|off",
 	.role = PCI_ROLE_ROOT_PORT,
 	.vendor = 0x1b36, .device = 0x000c, .class_code = 0x060400,
 	.lspci_name = "Red Hat, Inc. QEMU PCIe Root port",

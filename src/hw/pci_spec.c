@@ -1,8 +1,9 @@
 /*
  * Device specs in QEMU's -device spirit: "TYPE[,key=value...]" with the
  * generic keys id=, bus=, addr=[BB:]DD[.F], multifunction=on|off,
- * acs=on|off (ports), external=on|off (ports); other keys go to the
- * device type. Every error names the spec and the part that is wrong.
+ * acs=on|off (ports), external=on|off (ports), atsr=on|off (root
+ * ports); other keys go to the device type. Every error names the spec
+ * and the part that is wrong.
  */
 #include "hw/pci_spec.h"
 
@@ -137,6 +138,11 @@ static int generic_key(struct pci_func *fn, const char *spec, const char *k,
 		if (parse_onoff(v, &fn->external))
 			return spec_error(err, errlen, spec,
 					  "external=%s: expected on or off", v);
+	} else if (!strcmp(k, "atsr") &&
+		   fn->type->role == PCI_ROLE_ROOT_PORT) {
+		if (parse_onoff(v, &fn->atsr))
+			return spec_error(err, errlen, spec,
+					  "atsr=%s: expected on or off", v);
 	} else {
 		return 1;
 	}

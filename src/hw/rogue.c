@@ -3,12 +3,16 @@
  * registers an honest driver programs, and the scripting API attacks
  * use. One lock guards the registers and what the device remembers; bus
  * accesses are made without it (the MSI's handler reads the registers).
+ * With ats=on the function has the ATS extended capability; the device
+ * sends translated requests whatever its ATS Enable bit says (it is
+ * malicious: only the IOMMU can refuse them).
  */
 #include "hw/rogue.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dmasim/hw/rnic.h"
@@ -36,8 +40,9 @@ struct rogue {
 	struct rogue_iova seen[ROGUE_MAX_SEEN];
 	size_t nseen;
 	bool withhold;
+	bool ats;		/* ats=on: the ATS capability */
 	_Atomic uint64_t reads, writes, bytes_read, bytes_written, faults,
-		aborts, completions, withheld;
+		aborts, completions, withheld, translated, translations;
 };
 
 extern const struct pci_type rogue_type;
@@ -91,6 +96,53 @@ enum pci_status rogue_write(struct rogue *r, uint64_t addr, const void *buf,
 	if (done)
 		*done = n;
 	return st;
+}
+
+enum pci_status rogue_read_translated(struct rogue *r, uint64_t addr,
+				      void *buf, size_t len, size_t *done)
+{
+	size_t n = 0;
+	enum pci_status st = bus_read_translated(r->fn, addr, buf, len, &n);
+
+	add(&r->reads, 1);
+	add(&r->translated, 1);
+	add(&r->bytes_read, n);
+	account(r, st);
+	if (done)
+		*done = n;
+	return st;
+}
+
+enum pci_status rogue_write_translated(struct rogue *r, uint64_t addr,
+				       const void *buf, size_t len,
+				       size_t *done)
+{
+	size_t n = 0;
+	enum pci_status st = bus_write_translated(r->fn, addr, buf, len, &n);
+
+	add(&r->writes, 1);
+	add(&r->translated, 1);
+	add(&r->bytes_written, n);
+	account(r, st);
+	if (done)
+		*done = n;
+	return st;
+}
+
+enum pci_status rogue_ats_translate(struct rogue *r, uint64_t iova,
+				    bool write, uint64_t *phys)
+{
+	uint64_t size;
+	enum pci_status st = bus_ats_translate(r->fn, iova, write, phys, &size);
+
+	add(&r->translations, 1);
+	account(r, st);
+	return st;
+}
+
+bool rogue_has_ats(struct rogue *r)
+{
+	return r->ats;
 }
 
 size_t rogue_scan(struct rogue *r, uint64_t start, uint64_t end,
@@ -228,13 +280,16 @@ void rogue_get_stats(struct rogue *r, struct rogue_stats *st)
 	st->aborts = atomic_load(&r->aborts);
 	st->completions = atomic_load(&r->completions);
 	st->withheld = atomic_load(&r->withheld);
+	st->translated = atomic_load(&r->translated);
+	st->translations = atomic_load(&r->translations);
 }
 
 void rogue_reset_stats(struct rogue *r)
 {
 	_Atomic uint64_t *c[] = { &r->reads, &r->writes, &r->bytes_read,
 				  &r->bytes_written, &r->faults, &r->aborts,
-				  &r->completions, &r->withheld };
+				  &r->completions, &r->withheld,
+				  &r->translated, &r->translations };
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		atomic_store(c[i], 0);
@@ -351,6 +406,35 @@ static void rogue_mmio_write(struct pci_func *fn, uint64_t off, uint64_t val,
 	pthread_mutex_unlock(&r->lock);
 }
 
+static int rogue_set_option(struct pci_func *fn, const char *key,
+			    const char *val, char *err, size_t errlen)
+{
+	struct rogue *r = fn->priv;
+
+	if (strcmp(key, "ats"))
+		return -ENOENT;
+	if (!strcmp(val, "on") || !strcmp(val, "off")) {
+		r->ats = !strcmp(val, "on");
+		return 0;
+	}
+	snprintf(err, errlen, "expected on or off");
+	return -EINVAL;
+}
+
+/* ats=on: the ATS capability, page-aligned requests, a queue depth of
+ * 32 (0), ATS off until the kernel enables it. */
+static void rogue_fill_config(struct pci_func *fn)
+{
+	struct rogue *r = fn->priv;
+	unsigned pos;
+
+	if (!r->ats)
+		return;
+	pos = pci_add_ext_capability(fn, PCI_EXT_CAP_ID_ATS);
+	if (pos)
+		fn->cfg[pos + PCI_ATS_CAP] = PCI_ATS_CAP_PAGE_ALIGNED;
+}
+
 static int rogue_realize(struct pci_func *fn, char *err, size_t errlen)
 {
 	struct rogue *r = fn->priv;
@@ -371,7 +455,7 @@ static void rogue_unrealize(struct pci_func *fn)
 
 const struct pci_type rogue_type = {
 	.name = "rogue",
-	.help = "a NIC that is a malicious bus master (the attack suite's device)",
+	.help = "a NIC that is a malicious bus master (the attack suite's device); ats=on|off",
 	.role = PCI_ROLE_ENDPOINT,
 	.vendor = RNIC_PCI_VENDOR, .device = RNIC_PCI_DEVICE,
 	.class_code = 0x020000,
@@ -380,6 +464,8 @@ const struct pci_type rogue_type = {
 	.bar0_size = RNIC_BAR0_SIZE,
 	.nr_msi = 1,
 	.priv_size = sizeof(struct rogue),
+	.set_option = rogue_set_option,
+	.fill_config = rogue_fill_config,
 	.realize = rogue_realize,
 	.unrealize = rogue_unrealize,
 	.mmio_read = rogue_mmio_read,

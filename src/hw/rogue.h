@@ -16,7 +16,9 @@
  * after the driver has taken them back; it can withhold completions
  * (never complete a descriptor, keeping the driver's mapping alive).
  *
- * Options: none of its own.
+ * Options: ats=on|off (default off): the function advertises the PCIe
+ * ATS extended capability, so a kernel may enable ATS for it; the
+ * device then (or anyway: it is malicious) sends translated requests.
  */
 #ifndef DMASIM_HW_ROGUE_H
 #define DMASIM_HW_ROGUE_H
@@ -51,6 +53,8 @@ struct rogue_stats {
 	uint64_t faults;		/* unsupported requests */
 	uint64_t aborts;		/* master aborts */
 	uint64_t completions, withheld;	/* packets delivered / held back */
+	uint64_t translated;		/* of reads + writes: marked translated */
+	uint64_t translations;		/* ATS translation requests */
 };
 
 /* The rogue state of @fn, or NULL if @fn is not a rogue device. */
@@ -92,18 +96,25 @@ void rogue_get_stats(struct rogue *r, struct rogue_stats *st);
 void rogue_reset_stats(struct rogue *r);
 
 /*
- * TODO(ATS): Address Translation Services. A device that advertises ATS
- * asks the IOMMU for translations and then sends requests marked
- * "translated" (AT = 10b) that the root complex lets through untranslated
- * when ATS is enabled for it (Thunderclap's bypass; Linux never enables
- * ATS for untrusted devices). This needs the bus path to carry the AT
- * field and the remapping units to answer translation requests, which is
- * the IOMMU model's work; the rogue will then offer
- *   enum pci_status rogue_ats_translate(struct rogue *r, uint64_t iova,
- *                                       bool write, uint64_t *phys);
- *   enum pci_status rogue_read_translated(struct rogue *r, uint64_t phys,
- *                                         void *buf, size_t len);
- * and an `ats=on` option that adds the ATS extended capability.
+ * ATS (PCIe Address Translation Services). A translated request (AT =
+ * 10b) carries a host physical address; the IOMMU lets it through
+ * untranslated when ATS is enabled for the device in its tables (VT-d
+ * context TT = 01b, AMD-Vi DTE.I), which is Thunderclap's bypass, and
+ * refuses it otherwise (VT-d fault reason 0xD, AMD-Vi
+ * INVALID_DEVICE_REQUEST). Without an IOMMU it reaches RAM. Counted as
+ * reads and writes (and in `translated`); statuses as rogue_read's.
  */
+enum pci_status rogue_read_translated(struct rogue *r, uint64_t phys,
+				      void *buf, size_t len, size_t *done);
+enum pci_status rogue_write_translated(struct rogue *r, uint64_t phys,
+				       const void *buf, size_t len,
+				       size_t *done);
+/* A translation request (AT = 01b) for the page of @iova: the host
+ * address of @iova in *phys, or PCI_STATUS_UR when the IOMMU gives no
+ * translation with the rights asked for (or blocks the request). */
+enum pci_status rogue_ats_translate(struct rogue *r, uint64_t iova,
+				    bool write, uint64_t *phys);
+/* Was the device created with ats=on? */
+bool rogue_has_ats(struct rogue *r);
 
 #endif

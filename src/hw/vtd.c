@@ -12,6 +12,11 @@
  *   cached PDE reads one entry; all keep their entries until invalidated,
  *   through CCMD / the IOTLB registers or the invalidation queue (an
  *   IOTLB invalidation also drops the domain's PDEs);
+ * - ATS (ECAP.DT): a context entry with TT = 01b translates untranslated
+ *   requests as TT = 00b does, lets translated requests (host addresses)
+ *   through untranslated and answers translation requests from its
+ *   tables; with TT = 00b both kinds are blocked with fault reason 0xD,
+ *   with TT = 10b they pass as every request does;
  * - primary fault logging (spec 7.3.1): faults go round-robin into the
  *   fault recording registers; a full record sets PFO and the fault is
  *   lost; PPF and FRI report the first pending record; an interrupt event
@@ -84,7 +89,7 @@ struct vtd {
 	/* counters */
 	_Atomic uint64_t walks, pwc_hits, pwc_misses, faults, faults_recorded, faults_lost,
 		faults_suppressed, fault_events, cc_invals, qi_descs,
-		qi_errors;
+		qi_errors, translated, translation_reqs, devtlb_invals;
 	_Atomic(struct vtd_bus_counters *) bus[256];
 };
 
@@ -279,7 +284,7 @@ static void recompute_ppf(struct vtd *v)
 
 /* Primary fault logging, spec 7.3.1 (no compression of faults). */
 static void record_fault(struct vtd *v, uint16_t sid, uint64_t addr,
-			 bool write, unsigned int reason)
+			 bool write, unsigned int reason, unsigned int at)
 {
 	struct vtd_msi msi = { 0 };
 	struct vtd_frcd *r;
@@ -294,6 +299,7 @@ static void record_fault(struct vtd *v, uint16_t sid, uint64_t addr,
 	}
 	r->lo = addr & VTD_FRCD_FI_MASK;
 	r->hi = VTD_FRCD_F | (write ? 0 : VTD_FRCD_T) |
+		(uint64_t)at << VTD_FRCD_AT_SHIFT |
 		(uint64_t)reason << VTD_FRCD_FR_SHIFT | sid;
 	inc(&v->faults_recorded);
 	if (!(v->fsts & VTD_FSTS_PPF)) {
@@ -306,16 +312,24 @@ out:
 	send_msi(v, &msi, &v->fault_events);
 }
 
-static enum pci_status fault(struct vtd *v, uint16_t sid, uint64_t addr,
-			     bool write, unsigned int reason, bool fpd)
+/* A refused request of address type @at (VTD_AT_*). */
+static enum pci_status fault_at(struct vtd *v, uint16_t sid, uint64_t addr,
+				bool write, unsigned int reason, bool fpd,
+				unsigned int at)
 {
 	inc(&v->faults);
 	sid_inc(v, sid, true, SID_FAULTS);
 	if (fpd)
 		inc(&v->faults_suppressed);
 	else
-		record_fault(v, sid, addr, write, reason);
+		record_fault(v, sid, addr, write, reason, at);
 	return PCI_STATUS_UR;
+}
+
+static enum pci_status fault(struct vtd *v, uint16_t sid, uint64_t addr,
+			     bool write, unsigned int reason, bool fpd)
+{
+	return fault_at(v, sid, addr, write, reason, fpd, VTD_AT_UNTRANSLATED);
 }
 
 /* ------------------------------------------------------------- walks */
@@ -323,6 +337,7 @@ static enum pci_status fault(struct vtd *v, uint16_t sid, uint64_t addr,
 static bool ctx_valid_tt(const struct vtd *v, unsigned int tt)
 {
 	return tt == VTD_TT_MULTI_LEVEL ||
+	       (tt == VTD_TT_DEV_IOTLB && (v->ecap & VTD_ECAP_DT)) ||
 	       (tt == VTD_TT_PASS_THROUGH && (v->ecap & VTD_ECAP_PT));
 }
 
@@ -354,7 +369,7 @@ static unsigned int ctx_walk(struct vtd *v, uint16_t sid, struct vtd_ctx *c)
 	if ((c->lo & VTD_CTX_LO_RSVD) || (c->hi & VTD_CTX_HI_RSVD))
 		return VTD_FR_CTX_RSVD;
 	if (!ctx_valid_tt(v, VTD_CTX_TT(c->lo)) ||
-	    (VTD_CTX_TT(c->lo) == VTD_TT_MULTI_LEVEL &&
+	    (VTD_CTX_TT(c->lo) != VTD_TT_PASS_THROUGH &&
 	     !ctx_valid_aw(v, VTD_CTX_AW(c->hi))))
 		return VTD_FR_CTX_INVALID;
 	return 0;
@@ -603,6 +618,97 @@ static enum pci_status vtd_translate(struct iommu_unit *u, uint16_t sid,
 	return PCI_STATUS_OK;
 }
 
+/* ---------------------------------------------------------------- ATS */
+
+static bool translation_on(struct vtd *v)
+{
+	return atomic_load_explicit(&v->gsts, memory_order_acquire) &
+	       VTD_GSTS_TES;
+}
+
+/* The context of an ATS request: 0, or -1 when refused (a fault of
+ * type @at is recorded). *pass: the context is pass-through. */
+static int ats_context(struct vtd *v, uint16_t sid, uint64_t addr,
+		       bool write, unsigned int at, struct vtd_ctx *c,
+		       bool *pass)
+{
+	unsigned int reason = ctx_get(v, sid, c);
+
+	if (reason) {
+		fault_at(v, sid, addr, write, reason, false, at);
+		return -1;
+	}
+	*pass = VTD_CTX_TT(c->lo) == VTD_TT_PASS_THROUGH;
+	if (*pass || VTD_CTX_TT(c->lo) == VTD_TT_DEV_IOTLB)
+		return 0;
+	fault_at(v, sid, addr, write, VTD_FR_TT_BLOCKED, c->lo & VTD_CTX_FPD,
+		 at);
+	return -1;
+}
+
+/* A translated request: TT = 01b (or 10b) lets it through untranslated;
+ * that the address came from a translation is the device's word. */
+static enum pci_status vtd_translated(struct iommu_unit *u, uint16_t sid,
+				      uint64_t addr, bool write)
+{
+	struct vtd *v = to_vtd(u);
+	struct vtd_ctx c;
+	bool pass;
+
+	if (!translation_on(v))
+		return PCI_STATUS_OK;
+	if (ats_context(v, sid, addr, write, VTD_AT_TRANSLATED, &c, &pass))
+		return PCI_STATUS_UR;
+	inc(&v->translated);
+	return PCI_STATUS_OK;
+}
+
+/* The leaf of @iova in the context's tables (a walk, no IOTLB fill):
+ * 0 with *phys and *size, or -1 without the rights asked for. */
+static int ats_walk(struct vtd *v, const struct vtd_ctx *c, uint64_t iova,
+		    bool write, uint64_t *phys, uint64_t *size)
+{
+	struct iotlb_result leaf;
+	struct vtd_pde pde = { 0 };
+	unsigned int width = VTD_AGAW_WIDTH(VTD_CTX_AW(c->hi));
+
+	if (width > v->mgaw)
+		width = v->mgaw;
+	if (iova >> width)
+		return -1;
+	inc(&v->walks);
+	if (walk_from(v, c->lo & VTD_CTX_SLPTPTR_MASK,
+		      VTD_AGAW_LEVELS(VTD_CTX_AW(c->hi)),
+		      IOTLB_PERM_R | IOTLB_PERM_W, iova, write, &leaf, &pde))
+		return -1;
+	*size = 1ULL << leaf.shift;
+	*phys = leaf.phys + (iova & (*size - 1));
+	return 0;
+}
+
+/* A translation request. A page without the rights asked for is a
+ * completion without them (no fault is recorded): UR to the device. */
+static enum pci_status vtd_ats_translate(struct iommu_unit *u, uint16_t sid,
+					 uint64_t iova, bool write,
+					 uint64_t *phys, uint64_t *size)
+{
+	struct vtd *v = to_vtd(u);
+	struct vtd_ctx c;
+	bool pass;
+
+	inc(&v->translation_reqs);
+	*phys = iova;
+	*size = VTD_PAGE_SIZE;
+	if (!translation_on(v))
+		return PCI_STATUS_OK;
+	if (ats_context(v, sid, iova, write, VTD_AT_TRANSLATION_REQ, &c, &pass))
+		return PCI_STATUS_UR;
+	if (pass)
+		return PCI_STATUS_OK;
+	return ats_walk(v, &c, iova, write, phys, size) ? PCI_STATUS_UR
+							: PCI_STATUS_OK;
+}
+
 /* ------------------------------------------------------ invalidation */
 
 struct cc_match {
@@ -728,6 +834,17 @@ static bool qi_iotlb(struct vtd *v, uint64_t lo, uint64_t hi)
 	return true;
 }
 
+/* A device-TLB invalidation: accepted and counted. A device's ATS
+ * cache is the device's own; no model here keeps one, so there is
+ * nothing to invalidate and the completion is at once. */
+static bool qi_devtlb(struct vtd *v, uint64_t lo, uint64_t hi)
+{
+	if ((lo & VTD_QI_DEVTLB_LO_RSVD) || (hi & VTD_QI_DEVTLB_HI_RSVD))
+		return false;
+	inc(&v->devtlb_invals);
+	return true;
+}
+
 static void ie_event(struct vtd *v, struct vtd_msi *msi)
 {
 	if (v->ics & VTD_ICS_IWC)
@@ -766,8 +883,10 @@ static bool qi_one(struct vtd *v, uint64_t lo, uint64_t hi,
 		return qi_iotlb(v, lo, hi);
 	case VTD_QI_WAIT:
 		return qi_wait(v, lo, hi, ie);
+	case VTD_QI_DEV_IOTLB:
+		return qi_devtlb(v, lo, hi);
 	}
-	return false; /* device-TLB, IEC, PASID types: not supported */
+	return false; /* IEC, PASID types: not supported */
 }
 
 /* Run the queue from head to tail (under the lock). A descriptor that
@@ -1118,7 +1237,7 @@ static void setup(struct vtd *v, struct machine *m, uint64_t reg_base)
 	v->reg_base = reg_base;
 	v->mgaw = (v->p.agaw_levels_supported & VTD_LEVELS_4) ? 48 : 39;
 	v->cap = make_cap(&v->p, v->mgaw);
-	v->ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_PT |
+	v->ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT |
 		  (uint64_t)(VTD_IRO_OFFSET / 16) << 8;
 	v->size_mask = v->p.superpages ? 7 : 1;
 	v->fectl = VTD_FECTL_IM; /* reset value: masked */
@@ -1245,6 +1364,9 @@ void vtd_get_stats(struct iommu_unit *u, struct vtd_stats *s)
 	s->cc_misses = c.misses;
 	s->qi_descriptors = load(&v->qi_descs);
 	s->qi_errors = load(&v->qi_errors);
+	s->translated = load(&v->translated);
+	s->translation_requests = load(&v->translation_reqs);
+	s->devtlb_invalidations = load(&v->devtlb_invals);
 	s->iotlb_valid = t.valid;
 }
 
@@ -1264,5 +1386,7 @@ void vtd_get_sid_stats(struct iommu_unit *u, uint16_t sid,
 
 static const struct iommu_unit_ops vtd_ops = {
 	.translate = vtd_translate,
+	.translated = vtd_translated,
+	.ats_translate = vtd_ats_translate,
 	.destroy = vtd_destroy,
 };

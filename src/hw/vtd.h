@@ -68,6 +68,9 @@ struct vtd_stats {
 	uint64_t cc_hits, cc_misses;	/* context cache */
 	uint64_t qi_descriptors;	/* queued descriptors executed */
 	uint64_t qi_errors;		/* IQE raised */
+	uint64_t translated;		/* ATS translated requests let through */
+	uint64_t translation_requests;	/* ATS translation requests */
+	uint64_t devtlb_invalidations;	/* device-TLB descriptors (no-ops) */
 	unsigned int iotlb_valid;	/* IOTLB entries valid now */
 };
 

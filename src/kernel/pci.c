@@ -66,6 +66,7 @@ static struct kpci *kpci_new(struct machine *m, struct pci_func *fn)
 	p->hdr_type = (u8)cfg(fn, PCI_HEADER_TYPE, 1) & 0x7f;
 	p->external_facing = fn->external;
 	p->untrusted = behind_external_port(fn);
+	pci_ats_init(p);
 	p->dma_mask = 0xffffffffULL; /* 32-bit until the driver says */
 	p->dev.init_name = k->name;
 	p->dev.bus_name = pci_bus_name;

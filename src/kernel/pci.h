@@ -51,6 +51,8 @@ int pci_driver_bind(struct pci_dev *p, const struct pci_driver *drv);
 void pci_driver_unbind(struct pci_dev *p);
 void pci_subsys_exit(struct machine *m);
 struct kpci *kpci_of(struct pci_dev *pdev);
+/* Find the device's ATS capability (ats.c), at scan time. */
+void pci_ats_init(struct pci_dev *pdev);
 
 /* The bus name of every PCI device (one string: compare pointers). */
 extern const char pci_bus_name[];

@@ -8,8 +8,10 @@
  * entries and the 128-bit commands.
  *
  * The unit implements DMA remapping only: no guest (v2) translation, no
- * PASID, no peripheral page requests, no device IOTLB (ATS), no
- * interrupt remapping, no exclusion range, no performance counters.
+ * PASID, no peripheral page requests, no interrupt remapping, no
+ * exclusion range, no performance counters. ATS: translated requests
+ * and translation requests are allowed by DTE.I (device IOTLB enable);
+ * the capability header says IotlbSup.
  * Everything is little endian. 64-bit registers take one 8-byte access
  * or two 4-byte halves; the side effect of a register happens when a
  * half is written, with the whole new value.
@@ -208,9 +210,15 @@ enum amdvi_event_code {
 	AMDVI_EVT_PAGE_TAB_HW_ERROR	= 0x4,
 	AMDVI_EVT_ILLEGAL_COMMAND_ERROR	= 0x5,
 	AMDVI_EVT_COMMAND_HW_ERROR	= 0x6,
-	AMDVI_EVT_IOTLB_INV_TIMEOUT	= 0x7,	/* never: no device IOTLB */
-	AMDVI_EVT_INVALID_DEVICE_REQUEST = 0x8,	/* never: no ATS */
+	AMDVI_EVT_IOTLB_INV_TIMEOUT	= 0x7,	/* never: invalidation is prompt */
+	AMDVI_EVT_INVALID_DEVICE_REQUEST = 0x8,	/* an ATS request, DTE.I = 0 */
 };
+
+/* INVALID_DEVICE_REQUEST: the type in flags 2:0 (with RW and TR) */
+#define AMDVI_IDR_PRETRANSLATED	0x1	/* ATS request from I = 0 or V = 0 */
+
+/* The IOMMU capability header in the unit's PCI configuration space */
+#define AMDVI_CAP_IOTLB_SUP	(1u << 24)	/* device IOTLBs supported */
 
 /* hardware error types */
 #define AMDVI_HW_ERR_MASTER_ABORT 1
@@ -225,7 +233,7 @@ enum amdvi_cmd_opcode {
 	AMDVI_CMD_COMPLETION_WAIT	= 0x1,
 	AMDVI_CMD_INV_DEVTAB_ENTRY	= 0x2,
 	AMDVI_CMD_INV_IOMMU_PAGES	= 0x3,
-	AMDVI_CMD_INV_IOTLB_PAGES	= 0x4,	/* device IOTLB: no-op */
+	AMDVI_CMD_INV_IOTLB_PAGES	= 0x4,	/* device IOTLB: counted no-op */
 	AMDVI_CMD_INV_INTERRUPT_TABLE	= 0x5,	/* no remapping: no-op */
 	AMDVI_CMD_PREFETCH_IOMMU_PAGES	= 0x6,	/* illegal: no PreF */
 	AMDVI_CMD_COMPLETE_PPR_REQUEST	= 0x7,	/* illegal: no PPR */

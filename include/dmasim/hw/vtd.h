@@ -8,11 +8,14 @@
  *
  * The unit reports version 1.0 and implements legacy ("root table type 0")
  * mode only: no scalable mode, no first-level or nested translation, no
- * PASID, no device-TLB (ATS), no interrupt remapping, no advanced fault
+ * PASID, no interrupt remapping, no advanced fault
  * logging, no protected memory regions. Everything is little endian; the
  * 64-bit registers may be accessed as one 8-byte access or as two 4-byte
  * halves (the command side effects happen when the half holding the
- * command bit is written).
+ * command bit is written). Device-TLBs (ECAP.DT): context entries with
+ * TT = 01b let a device's translated requests through untranslated and
+ * answer its translation requests; device-TLB invalidation descriptors
+ * are accepted (the unit keeps no device's cache to invalidate).
  */
 #ifndef DMASIM_HW_VTD_DATASHEET_H
 #define DMASIM_HW_VTD_DATASHEET_H
@@ -189,6 +192,10 @@
 #define VTD_FRCD_F		(1ULL << 63)	/* RW1C: record valid */
 #define VTD_FRCD_T		(1ULL << 62)	/* 1: read, 0: write */
 #define VTD_FRCD_AT(h)		(((h) >> 60) & 3)
+#define VTD_FRCD_AT_SHIFT	60
+#define  VTD_AT_UNTRANSLATED	0
+#define  VTD_AT_TRANSLATION_REQ	1	/* ATS translation request */
+#define  VTD_AT_TRANSLATED	2	/* ATS translated request */
 #define VTD_FRCD_FR(h)		((unsigned int)(((h) >> 32) & 0xff))
 #define VTD_FRCD_FR_SHIFT	32
 #define VTD_FRCD_SID(h)		((uint16_t)(h))
@@ -211,7 +218,7 @@ enum vtd_fault_reason {
 	VTD_FR_ROOT_RSVD	= 0xa,
 	VTD_FR_CTX_RSVD		= 0xb,
 	VTD_FR_PTE_RSVD		= 0xc,
-	VTD_FR_TT_BLOCKED	= 0xd,	/* translation requests only: never */
+	VTD_FR_TT_BLOCKED	= 0xd,	/* ATS request, context TT = 00b */
 };
 
 /* ---- Root entry (128 bits, 256 per table: one per bus) ---- */
@@ -228,7 +235,7 @@ enum vtd_fault_reason {
 #define VTD_CTX_TT(lo)		((unsigned int)(((lo) >> 2) & 3))
 #define VTD_CTX_TT_SHIFT	2
 #define  VTD_TT_MULTI_LEVEL	0	/* untranslated requests only */
-#define  VTD_TT_DEV_IOTLB	1	/* needs ECAP.DT: invalid here */
+#define  VTD_TT_DEV_IOTLB	1	/* + ATS requests; needs ECAP.DT */
 #define  VTD_TT_PASS_THROUGH	2	/* needs ECAP.PT */
 #define VTD_CTX_SLPTPTR_MASK	0x0000fffffffff000ULL
 #define VTD_CTX_LO_RSVD		(0xffff000000000ff0ULL)	/* 11:4, 63:48 */
@@ -260,7 +267,7 @@ enum vtd_fault_reason {
 					(((lo) >> 5) & 0x70)))
 #define VTD_QI_CC		0x1	/* context-cache invalidate */
 #define VTD_QI_IOTLB		0x2	/* IOTLB invalidate */
-#define VTD_QI_DEV_IOTLB	0x3	/* not supported: IQE */
+#define VTD_QI_DEV_IOTLB	0x3	/* device-TLB invalidate: counted */
 #define VTD_QI_IEC		0x4	/* not supported: IQE */
 #define VTD_QI_WAIT		0x5	/* invalidation wait */
 #define VTD_QI_GRAN(lo)		((unsigned int)(((lo) >> 4) & 3))
@@ -280,6 +287,13 @@ enum vtd_fault_reason {
 #define VTD_QI_IOTLB_IH		(1ULL << 6)
 #define VTD_QI_IOTLB_ADDR(hi)	((hi) & ~0xfffULL)
 #define VTD_QI_IOTLB_HI_RSVD	0xf80ULL
+/* device-TLB invalidate descriptor: source id, size bit S, address */
+#define VTD_QI_DEVTLB_SID(lo)	((uint16_t)((lo) >> 32))
+#define VTD_QI_DEVTLB_MIP(lo)	((unsigned int)(((lo) >> 16) & 0x1f))
+#define VTD_QI_DEVTLB_LO_RSVD	0x000f0000ffe00ff0ULL /* 11:4, 31:21, 51:48 */
+#define VTD_QI_DEVTLB_S		(1ULL << 0)
+#define VTD_QI_DEVTLB_ADDR(hi)	((hi) & ~0xfffULL)
+#define VTD_QI_DEVTLB_HI_RSVD	0xffeULL
 /* wait descriptor */
 #define VTD_QI_WAIT_IF		(1ULL << 4)	/* interrupt (ICS.IWC) */
 #define VTD_QI_WAIT_SW		(1ULL << 5)	/* status write */

@@ -36,6 +36,9 @@ struct pci_dev {
 	bool is_busmaster;
 	bool untrusted;		/* behind an external-facing port */
 	bool external_facing;
+	u16 ats_cap;		/* the ATS capability's offset, 0: none */
+	bool ats_enabled;	/* pci_enable_ats() (linux/pci-ats.h) */
+	u8 ats_stu;		/* its smallest translation unit (shift) */
 	u64 dma_mask;
 	const struct pci_driver *driver;
 	void *hw;		/* the kernel's handle on the function */

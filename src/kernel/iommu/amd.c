@@ -186,13 +186,28 @@ void amd_flush_pages(struct amd_iommu *iu, uint16_t domid, uint64_t addr,
 	pthread_mutex_unlock(&iu->lock);
 }
 
-void amd_dte_set(struct amd_iommu *iu, uint16_t devid, uint64_t q0,
-		 uint16_t domid)
+void amd_flush_iotlb(struct amd_iommu *iu, uint16_t devid, uint64_t addr,
+		     uint64_t size)
 {
+	/* the same address encoding as INVALIDATE_IOMMU_PAGES, no PDE */
+	uint64_t q1 = inv_pages_q1(addr, size) & ~AMDVI_CMD_PAGES_PDE;
+
+	pthread_mutex_lock(&iu->lock);
+	cmd_push(iu, (uint64_t)AMDVI_CMD_INV_IOTLB_PAGES << AMDVI_CMD_OPCODE_SHIFT |
+			     devid, q1);
+	cmd_sync(iu);
+	pthread_mutex_unlock(&iu->lock);
+}
+
+void amd_dte_set(struct amd_iommu *iu, uint16_t devid, uint64_t q0,
+		 uint64_t q1)
+{
+	uint16_t domid = AMDVI_DTE_DOMAIN(q1);
+
 	uint64_t *dte = (uint64_t *)kva(iu, iu->dev_table) + (size_t)devid * 4;
 
 	pthread_mutex_lock(&iu->lock);
-	__atomic_store_n(&dte[1], (uint64_t)domid, __ATOMIC_RELEASE);
+	__atomic_store_n(&dte[1], q1, __ATOMIC_RELEASE);
 	__atomic_store_n(&dte[0], q0, __ATOMIC_RELEASE);
 	cmd_push(iu, (uint64_t)AMDVI_CMD_INV_DEVTAB_ENTRY << AMDVI_CMD_OPCODE_SHIFT | devid,
 		 0);

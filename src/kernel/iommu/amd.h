@@ -66,9 +66,14 @@ extern const struct iommu_ops amd_iommu_ops;
 uint16_t amd_domain_id(struct iommu_domain *dom);
 struct amd_iommu *amd_iommu_of(struct machine *m);
 
-/* Device table entries, with the invalidation and wait they need. */
+/* INVALIDATE_IOTLB_PAGES: @devid's ATS cache for [addr, addr + size)
+ * (size 0: all), and a completion wait. */
+void amd_flush_iotlb(struct amd_iommu *iu, uint16_t devid, uint64_t addr,
+		     uint64_t size);
+/* Device table entries, with the invalidation and wait they need:
+ * qword 0, and qword 1 (the domain id, DTE.I). */
 void amd_dte_set(struct amd_iommu *iu, uint16_t devid, uint64_t q0,
-		 uint16_t domid);
+		 uint64_t q1);
 /* Invalidate a domain's pages: [addr, addr + size) rounded out to a
  * power of two (size 0: everything), then wait for completion. */
 void amd_flush_pages(struct amd_iommu *iu, uint16_t domid, uint64_t addr,

@@ -7,28 +7,38 @@
  * repeated over the slots they cover), device table entries for every
  * requester ID a device uses (its own and a PCIe-to-PCI bridge's alias),
  * INVALIDATE_IOMMU_PAGES for the range an unmap gathered, and mode-0
- * entries with read and write allowed for identity domains.
+ * entries with read and write allowed for identity domains. ATS (6.1's
+ * attach_device): on a unit with IotlbSup, a device pci_enable_ats()
+ * accepts (the capability, trusted) gets ATS and DTE.I, and its ATS
+ * cache is invalidated (INVALIDATE_IOTLB_PAGES) after the domain's.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dmasim/hw/amdvi.h"
+#include "dmasim/linux/pci-ats.h"
 #include "dmasim/linux/pci.h"
 #include "kernel/iommu/amd.h"
 #include "kernel/iommu/iommu.h"
+#include "kernel/pci.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
 
 #define LEVELS	  4
 #define PGSIZES	  (((1ULL << 39) - 1) & ~0xfffULL) /* 4 KiB .. 256 GiB */
 #define PTE_PERMS (AMDVI_PTE_IR | AMDVI_PTE_IW)
+#define MAX_ATS_DEVS 8	/* devices with ATS in one domain (tracked) */
 
 struct protection_domain {
 	struct iommu_domain domain;
 	struct amd_iommu *iu;
 	uint16_t id;
 	uint64_t root;		/* the level-4 table (phys) */
+	pthread_mutex_t lock;	/* ats_devid */
+	uint16_t ats_devid[MAX_ATS_DEVS];	/* attached with ATS on */
+	unsigned int nr_ats;
 };
 
 static struct protection_domain *pd(struct iommu_domain *d)
@@ -82,12 +92,14 @@ static struct iommu_domain *amd_domain_alloc(unsigned int type)
 	if (!d)
 		return NULL;
 	d->iu = iu;
+	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_lock(&iu->lock);
 	d->id = (uint16_t)iu->did_next++;
 	pthread_mutex_unlock(&iu->lock);
 	if (type != IOMMU_DOMAIN_IDENTITY && type != IOMMU_DOMAIN_BLOCKED) {
 		d->root = zpage(m);
 		if (!d->root) {
+			pthread_mutex_destroy(&d->lock);
 			free(d);
 			return NULL;
 		}
@@ -126,7 +138,35 @@ static void amd_domain_free(struct iommu_domain *dom)
 
 	if (d->root)
 		free_tables(d, d->root, LEVELS);
+	pthread_mutex_destroy(&d->lock);
 	free(d);
+}
+
+static void ats_track(struct protection_domain *d, uint16_t devid, bool add)
+{
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < d->nr_ats; i++)
+		if (d->ats_devid[i] == devid)
+			d->ats_devid[i] = d->ats_devid[--d->nr_ats];
+	if (add && d->nr_ats < MAX_ATS_DEVS)
+		d->ats_devid[d->nr_ats++] = devid;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* After the domain's IOTLB: the ATS caches of its devices (Linux's
+ * domain_flush_pages -> device_flush_iotlb); @size 0 is everything. */
+static void flush_dev_iotlbs(struct protection_domain *d, uint64_t addr,
+			     uint64_t size)
+{
+	uint16_t id[MAX_ATS_DEVS];
+	unsigned int n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->nr_ats;
+	memcpy(id, d->ats_devid, n * sizeof(id[0]));
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned int i = 0; i < n; i++)
+		amd_flush_iotlb(d->iu, id[i], addr, size);
 }
 
 static uint64_t dte_of(struct protection_domain *d, unsigned int type)
@@ -141,14 +181,34 @@ static uint64_t dte_of(struct protection_domain *d, unsigned int type)
 	       AMDVI_DTE_IR | AMDVI_DTE_IW;
 }
 
+/* ATS for @dev in a domain of @type: 0 or DTE.I. */
+static uint64_t enable_ats(struct amd_iommu *iu, struct device *dev,
+			   unsigned int type)
+{
+	struct pci_dev *pdev;
+
+	if (type == IOMMU_DOMAIN_BLOCKED || !dev_is_pci(dev) ||
+	    !(iu->cap & AMDVI_CAP_IOTLB_SUP))
+		return 0;
+	pdev = to_pci_dev(dev);
+	if (!pdev->ats_enabled && pci_enable_ats(pdev, AMDVI_PAGE_SHIFT))
+		return 0;
+	return AMDVI_DTE_I;
+}
+
 static int amd_attach(struct iommu_domain *dom, struct device *dev)
 {
 	struct protection_domain *d = pd(dom);
 	uint16_t s[2];
 	int n = iommu_dev_rids(dev, s);
+	uint64_t ats = enable_ats(d->iu, dev, dom->type);
 
+	/* a conventional device's alias never has ATS: only its own id */
 	for (int i = 0; i < n; i++)
-		amd_dte_set(d->iu, s[i], dte_of(d, dom->type), d->id);
+		amd_dte_set(d->iu, s[i], dte_of(d, dom->type),
+			    d->id | (i ? 0 : ats));
+	if (ats)
+		ats_track(d, s[0], true);
 	return 0;
 }
 
@@ -158,6 +218,9 @@ static void amd_detach(struct iommu_domain *dom, struct device *dev)
 	uint16_t s[2];
 	int n = iommu_dev_rids(dev, s);
 
+	if (dev_is_pci(dev))
+		pci_disable_ats(to_pci_dev(dev));
+	ats_track(pd(dom), s[0], false);
 	for (int i = 0; i < n; i++)
 		amd_dte_set(pd(dom)->iu, s[i], AMDVI_DTE_V | AMDVI_DTE_TV, 0);
 }
@@ -337,6 +400,7 @@ static size_t amd_unmap_pages(struct iommu_domain *dom, unsigned long iova,
 static void amd_flush_all(struct iommu_domain *dom)
 {
 	amd_flush_pages(pd(dom)->iu, pd(dom)->id, 0, 0);
+	flush_dev_iotlbs(pd(dom), 0, 0);
 }
 
 static void amd_iotlb_sync(struct iommu_domain *dom,
@@ -346,6 +410,7 @@ static void amd_iotlb_sync(struct iommu_domain *dom,
 		return;
 	amd_flush_pages(pd(dom)->iu, pd(dom)->id, g->start,
 			g->end - g->start + 1);
+	flush_dev_iotlbs(pd(dom), g->start, g->end - g->start + 1);
 }
 
 static phys_addr_t amd_iova_to_phys(struct iommu_domain *dom, dma_addr_t iova)

@@ -90,6 +90,36 @@ static struct iommu_unit *dmar_unit(struct machine *m)
 	return NULL;
 }
 
+/* ---- ATSR (root port ATS capability reporting) ------------------------ */
+
+/* The firmware's ATSR: 0 none, 1 one listing the root ports given
+ * atsr=on (flags 0), 2 one with ALL_PORTS (flags 1, the machine's
+ * --ats). */
+static int atsr_flags(struct machine *m)
+{
+	if (m->cfg.ats)
+		return 2;
+	for (struct pci_func *f = m->pci.list; f; f = f->next)
+		if (f->atsr && f->type->role == PCI_ROLE_ROOT_PORT)
+			return 1;
+	return 0;
+}
+
+bool intel_dmar_ats_supported(struct machine *m, struct pci_dev *pdev)
+{
+	struct pci_func *p = ((struct pci_func *)pdev->hw)->parent;
+
+	for (; p; p = p->parent) {
+		if (p->conventional || p->type->role == PCI_ROLE_PCI_BRIDGE)
+			return false;
+		if (p->type->role == PCI_ROLE_ROOT_PORT)
+			break;
+	}
+	if (!p)
+		return true; /* integrated: on the root bus */
+	return m->cfg.ats || p->atsr;
+}
+
 void intel_dmar_table_init(struct machine *m)
 {
 	struct iommu_unit *u = dmar_unit(m);
@@ -109,6 +139,8 @@ void intel_dmar_table_init(struct machine *m)
 		VTD_VER_MINOR(ver),
 		(unsigned long long)readq((char *)reg + DMAR_CAP_REG),
 		(unsigned long long)readq((char *)reg + DMAR_ECAP_REG));
+	if (atsr_flags(m))
+		pr_info(m, "ATSR flags: %#x\n", atsr_flags(m) == 2 ? 1u : 0u);
 }
 
 static uint64_t zpage(struct machine *m)
@@ -211,11 +243,31 @@ void qi_flush_iotlb(struct intel_iommu *iu, uint16_t did, uint64_t addr,
 	pthread_mutex_unlock(&iu->lock);
 }
 
+/* Device-TLB invalidate: S = 1 encodes 2^am pages in the address's
+ * low bits (a run of ones below the size), as the specification has. */
+void qi_flush_dev_iotlb(struct intel_iommu *iu, uint16_t sid, uint64_t addr,
+			unsigned int am)
+{
+	uint64_t d[2] = { VTD_QI_DEV_IOTLB | (uint64_t)sid << 32, 0 };
+
+	addr &= ~0xfffULL;
+	if (am)
+		d[1] = (addr | (((1ULL << (am + 11)) - 1) & ~0xfffULL)) |
+		       VTD_QI_DEVTLB_S;
+	else
+		d[1] = addr;
+	pthread_mutex_lock(&iu->lock);
+	qi_submit(iu, d);
+	pthread_mutex_unlock(&iu->lock);
+}
+
 /* ---- context entries -------------------------------------------------- */
 
 int intel_context_set(struct intel_iommu *iu, uint16_t sid, uint16_t did,
-		      uint64_t pgd, bool passthrough)
+		      uint64_t pgd, unsigned int tt)
 {
+	bool passthrough = tt == VTD_TT_PASS_THROUGH;
+
 	unsigned int bus = sid >> 8, devfn = sid & 0xff;
 	uint64_t *root = kva(iu, iu->root), *ctx;
 
@@ -235,9 +287,7 @@ int intel_context_set(struct intel_iommu *iu, uint16_t sid, uint16_t did,
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&ctx[devfn * 2],
 			 (passthrough ? 0 : pgd) | VTD_CTX_P |
-				 (uint64_t)(passthrough ? VTD_TT_PASS_THROUGH
-							: VTD_TT_MULTI_LEVEL)
-					 << VTD_CTX_TT_SHIFT,
+				 (uint64_t)tt << VTD_CTX_TT_SHIFT,
 			 __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&iu->lock);
 	qi_flush_context(iu, did, sid);
@@ -377,7 +427,8 @@ int intel_iommu_init(struct machine *m)
 	if (!u || !m->intel_iommu_on || m->iommu_policy.off)
 		return 0;
 	pr_info(m, "No RMRR found\n");
-	pr_info(m, "No ATSR found\n");
+	if (!atsr_flags(m))
+		pr_info(m, "No ATSR found\n");
 	pr_info(m, "No SATC found\n");
 	iu = iu_new(m, u);
 	if (!iu)

@@ -5,6 +5,9 @@
  * tables into RAM, invalidates through the queued-invalidation interface,
  * turns translation on, and prints the unit's fault records as Linux
  * does. intel.c: the unit, boot and faults; intel_domain.c: domains.
+ * ATS as 6.1 has it: a trusted device with the ATS capability below a
+ * root port an ATSR lists, on a unit with ECAP.DT, gets context entries
+ * with TT = 01b in translated domains and ATS enabled on attach.
  */
 #ifndef DMASIM_KERNEL_IOMMU_INTEL_H
 #define DMASIM_KERNEL_IOMMU_INTEL_H
@@ -20,6 +23,7 @@
 #define DMAR_QI_PAGES 1 /* 256 descriptors */
 
 struct machine;
+struct pci_dev;
 
 struct intel_iommu {
 	struct machine *m;
@@ -58,9 +62,18 @@ void qi_flush_iotlb(struct intel_iommu *iu, uint16_t did, uint64_t addr,
 extern const struct iommu_ops intel_iommu_ops;
 /* The unit behind the calling thread's machine's driver. */
 struct intel_iommu *intel_iommu_of(struct machine *m);
-/* Write the context entry for @sid: @pgd's tables or pass-through. */
+/* Write the context entry for @sid with translation type @tt
+ * (VTD_TT_*): @pgd's tables (multi-level, or with device-TLBs) or
+ * pass-through. */
 int intel_context_set(struct intel_iommu *iu, uint16_t sid, uint16_t did,
-		      uint64_t pgd, bool passthrough);
+		      uint64_t pgd, unsigned int tt);
+/* Device-TLB invalidation of 2^@am pages at @addr for @sid (queued). */
+void qi_flush_dev_iotlb(struct intel_iommu *iu, uint16_t sid, uint64_t addr,
+			unsigned int am);
+/* dmar_ats_supported: may ATS be enabled for @pdev on this platform?
+ * Integrated devices yes; else only below a root port an ATSR covers,
+ * with no conventional PCI on the way. */
+bool intel_dmar_ats_supported(struct machine *m, struct pci_dev *pdev);
 void intel_context_clear(struct intel_iommu *iu, uint16_t sid);
 
 #endif

@@ -5,28 +5,37 @@
  * every requester ID a device uses (its own and a PCIe-to-PCI bridge's
  * alias), page-selective IOTLB invalidation for the range an unmap
  * gathered (domain-selective when it is large), and pass-through context
- * entries for identity domains.
+ * entries for identity domains. ATS (6.1's ats_supported and
+ * iommu_enable_pci_caps): a device the unit (ECAP.DT), the device
+ * (pci_ats_supported: capability, trusted) and the firmware (ATSR) allow
+ * gets TT = 01b in translated domains and ATS enabled on attach; its
+ * device TLB is invalidated after the IOTLB.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dmasim/hw/vtd.h"
+#include "dmasim/linux/pci-ats.h"
 #include "dmasim/linux/pci.h"
 #include "hw/pci.h"
 #include "kernel/iommu/intel.h"
 #include "kernel/iommu/iommu.h"
+#include "kernel/pci.h"
 #include "kernel/machine.h"
 #include "kernel/page_alloc.h"
 
 #define LEVELS 4
+#define MAX_ATS_DEVS 8	/* devices with ATS in one domain (tracked) */
 
 struct dmar_domain {
 	struct iommu_domain domain;
 	struct intel_iommu *iu;
 	uint16_t did;
 	uint64_t pgd;		/* top-level table (phys) */
-	pthread_mutex_t lock;	/* the tables */
+	pthread_mutex_t lock;	/* the tables; ats_sid */
+	uint16_t ats_sid[MAX_ATS_DEVS];	/* attached with ATS enabled */
+	unsigned int nr_ats;
 };
 
 static struct dmar_domain *dd(struct iommu_domain *d)
@@ -107,21 +116,46 @@ static void intel_domain_free(struct iommu_domain *dom)
 	free(d);
 }
 
-static int intel_attach(struct iommu_domain *dom, struct device *dev)
+/* info->ats_supported: the unit, the device and the firmware agree. */
+static bool ats_supported(struct intel_iommu *iu, struct device *dev)
 {
-	struct dmar_domain *d = dd(dom);
-	uint16_t s[2];
-	int n = iommu_dev_rids(dev, s), ret = 0;
+	struct pci_dev *pdev;
 
-	if (dom->type == IOMMU_DOMAIN_BLOCKED) {
-		for (int i = 0; i < n; i++)
-			intel_context_clear(d->iu, s[i]);
-		return 0;
-	}
-	for (int i = 0; i < n && !ret; i++)
-		ret = intel_context_set(d->iu, s[i], d->did, d->pgd,
-					dom->type == IOMMU_DOMAIN_IDENTITY);
-	return ret;
+	if (!dev_is_pci(dev) || !(iu->ecap & VTD_ECAP_DT))
+		return false;
+	pdev = to_pci_dev(dev);
+	return pci_ats_supported(pdev) &&
+	       intel_dmar_ats_supported(iu->m, pdev);
+}
+
+static void ats_track(struct dmar_domain *d, uint16_t sid, bool add)
+{
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < d->nr_ats; i++)
+		if (d->ats_sid[i] == sid)
+			d->ats_sid[i] = d->ats_sid[--d->nr_ats];
+	if (add && d->nr_ats < MAX_ATS_DEVS)
+		d->ats_sid[d->nr_ats++] = sid;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* iommu_enable_pci_caps: ATS on, with 4 KiB translations. */
+static void enable_ats(struct dmar_domain *d, struct device *dev,
+		       uint16_t sid)
+{
+	struct pci_dev *pdev = to_pci_dev(dev);
+
+	if (pci_ats_page_aligned(pdev) && !pci_enable_ats(pdev, VTD_PAGE_SHIFT))
+		ats_track(d, sid, true);
+}
+
+static void disable_ats(struct dmar_domain *d, struct device *dev,
+			uint16_t sid)
+{
+	if (!dev_is_pci(dev) || !to_pci_dev(dev)->ats_enabled)
+		return;
+	pci_disable_ats(to_pci_dev(dev));
+	ats_track(d, sid, false);
 }
 
 static void intel_detach(struct iommu_domain *dom, struct device *dev)
@@ -129,8 +163,34 @@ static void intel_detach(struct iommu_domain *dom, struct device *dev)
 	uint16_t s[2];
 	int n = iommu_dev_rids(dev, s);
 
+	disable_ats(dd(dom), dev, s[0]);
 	for (int i = 0; i < n; i++)
 		intel_context_clear(dd(dom)->iu, s[i]);
+}
+
+static int intel_attach(struct iommu_domain *dom, struct device *dev)
+{
+	struct dmar_domain *d = dd(dom);
+	uint16_t s[2];
+	int n = iommu_dev_rids(dev, s), ret = 0;
+	bool ats = ats_supported(d->iu, dev);
+	unsigned int tt = ats ? VTD_TT_DEV_IOTLB : VTD_TT_MULTI_LEVEL;
+
+	if (dom->type == IOMMU_DOMAIN_BLOCKED) {
+		intel_detach(dom, dev);
+		return 0;
+	}
+	if (dom->type == IOMMU_DOMAIN_IDENTITY)
+		tt = VTD_TT_PASS_THROUGH;
+	/* a conventional device's alias never has ATS: only its own id */
+	for (int i = 0; i < n && !ret; i++)
+		ret = intel_context_set(d->iu, s[i], d->did, d->pgd,
+					i ? (tt == VTD_TT_PASS_THROUGH
+						     ? tt : VTD_TT_MULTI_LEVEL)
+					  : tt);
+	if (!ret && ats)
+		enable_ats(d, dev, s[0]);
+	return ret;
 }
 
 static int leaf_level(size_t pgsize)
@@ -241,9 +301,26 @@ static size_t intel_unmap_pages(struct iommu_domain *dom, unsigned long iova,
 	return done;
 }
 
+/* After the IOTLB, the device TLBs of the domain's ATS devices
+ * (iommu_flush_dev_iotlb): 2^@am pages at @addr; @am 52 is all. */
+static void flush_dev_iotlbs(struct dmar_domain *d, uint64_t addr,
+			     unsigned int am)
+{
+	uint16_t sid[MAX_ATS_DEVS];
+	unsigned int n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->nr_ats;
+	memcpy(sid, d->ats_sid, n * sizeof(sid[0]));
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned int i = 0; i < n; i++)
+		qi_flush_dev_iotlb(d->iu, sid[i], addr, am);
+}
+
 static void intel_flush_all(struct iommu_domain *dom)
 {
 	qi_flush_iotlb(dd(dom)->iu, dd(dom)->did, 0, 0, 2);
+	flush_dev_iotlbs(dd(dom), 0, 52);
 }
 
 /* Page-selective for the gathered range (2^AM pages, aligned), domain-
@@ -261,12 +338,14 @@ static void intel_iotlb_sync(struct iommu_domain *dom,
 	while ((1UL << am) < pages ||
 	       (start & (((1UL << am) << VTD_PAGE_SHIFT) - 1)))
 		am++;
-	if (am > VTD_CAP_MAMV(d->iu->cap))
+	if (am > VTD_CAP_MAMV(d->iu->cap)) {
 		qi_flush_iotlb(d->iu, d->did, 0, 0, 2);
-	else
-		qi_flush_iotlb(d->iu, d->did,
-			       start & ~(((1UL << am) << VTD_PAGE_SHIFT) - 1),
-			       (unsigned int)am, 3);
+		flush_dev_iotlbs(d, 0, 52);
+		return;
+	}
+	start &= ~(((1UL << am) << VTD_PAGE_SHIFT) - 1);
+	qi_flush_iotlb(d->iu, d->did, start, (unsigned int)am, 3);
+	flush_dev_iotlbs(d, start, (unsigned int)am);
 }
 
 static phys_addr_t intel_iova_to_phys(struct iommu_domain *dom,

@@ -1,0 +1,1 @@
+dmasim_test(test_ats LABELS "unit;memcheck")
