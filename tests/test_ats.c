@@ -451,7 +451,7 @@ static void run_ats(const char *const *d, const char *name,
 		    struct atk_result *r)
 {
 	const struct attack a = { "ats", "translated requests", MiB(512),
-				  NULL, d, attack_ats };
+				  NULL, d, attack_ats, false };
 	const struct atk_policy p = { name, cmdline, hw, false, "test" };
 
 	attack_run(&a, &p, NULL, r);

@@ -231,6 +231,31 @@ static void test_bounce_pool(void **state)
 	assert_non_null(strstr(r.did, "its granule (4096 bytes read)"));
 }
 
+/* ATS: translated requests bypass translation once the kernel has
+ * enabled ATS for the device; never for an untrusted one. */
+static void test_ats(void **state)
+{
+	static const char *const open[] = { "no-iommu", "passthrough", "lazy",
+					    "strict", "amd-lazy", "amd-strict" };
+	struct atk_result r;
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		run("ats", open[i], &r);
+		assert_string_equal(r.verdict, "ATTACK SUCCEEDED: translated requests reached RAM: secret read, credential is root");
+		assert_int_equal(r.bytes_corrupted, 32);
+		assert_true(r.bytes_leaked > 0);
+	}
+	run("ats", "lazy", &r);
+	/* its untranslated look at the same address faulted */
+	assert_non_null(strstr(r.log, "[fault reason 0x06] PTE Read access is not set"));
+	run("ats", "untrusted", &r);
+	assert_string_equal(r.verdict, "blocked: translated requests refused, targets unchanged (0 bytes changed)");
+	assert_int_equal(r.bytes_leaked, 0);
+	assert_int_equal(r.bytes_corrupted, 0);
+	assert_non_null(strstr(r.log, "[fault reason 0x0d] PCE for translation request specifies blocking"));
+}
+
 static struct dmasim_machine *boot_rogue(const char *cmdline)
 {
 	static const char *const devs[] = { "rogue,id=rogue0" };
@@ -329,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_shared_group),
 		cmocka_unit_test(test_shared_group_acs),
 		cmocka_unit_test(test_bounce_pool),
+		cmocka_unit_test(test_ats),
 		cmocka_unit_test(test_rogue_statuses),
 		cmocka_unit_test(test_rogue_windows),
 	};

@@ -226,6 +226,10 @@ has 'verdict: blocked: the table is unchanged'
 expect 0 "" --iommu-hw amd attack stale-iotlb --cmdline iommu.strict=1
 has '^== stale-iotlb under custom: as given$'
 has '^   machine: --iommu-hw amd --cmdline "iommu.strict=1"$'
+expect 0 "" attack ats --policy untrusted
+has '^   verdict: blocked: translated requests refused, targets unchanged \(0 bytes changed\)$'
+expect 0 "" attack ats --policy strict
+has '^   verdict: ATTACK SUCCEEDED: translated requests reached RAM: secret read, credential is root$'
 expect 0 "" attack
 has '^  open-descriptor '
 expect 2 "dmasim attack: no attack 'nope' (run 'dmasim attack' for the list)" attack nope

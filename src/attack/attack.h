@@ -83,6 +83,9 @@ struct attack {
 	 * below it. The attacker is id rogue0, a second device victim. */
 	const char *const *devices;
 	int (*run)(struct atk_ctx *c);
+	/* the firmware's DMAR has an ATSR for all root ports (--ats): the
+	 * kernel may enable ATS for trusted devices below them */
+	bool atsr;
 };
 
 extern const struct attack *const attacks[];

@@ -4,6 +4,7 @@
  * and the DMAR / AMD-Vi lines the kernel logged meanwhile.
  */
 #include "attack/attack.h"
+#include "attack/ats.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -54,28 +55,33 @@ static const char *const pool_devs[] = {
 	"pcie-root-port,id=vic_rp", "rogue,id=victim,bus=vic_rp", NULL,
 };
 
+static const char *const ats_devs[] = { "rogue,id=rogue0,bus=atk_rp,ats=on", NULL };
+
 const struct attack *const attacks[] = {
 	&(const struct attack){ "scan",
 		"PCILeech: read all of RAM for the secret, set the credential's uid to 0, reach the IOMMU's tables",
-		512ULL << 20, NULL, NULL, attack_scan },
+		512ULL << 20, NULL, NULL, attack_scan, false },
 	&(const struct attack){ "subpage",
 		"Thunderclap: a 2 KiB rx buffer exposes its page's other kmalloc-2k object",
-		6ULL << 30, NULL, NULL, attack_subpage },
+		6ULL << 30, NULL, NULL, attack_subpage, false },
 	&(const struct attack){ "stale-iotlb",
 		"replay an rx IOVA after the driver unmapped it (deferred invalidation)",
-		6ULL << 30, NULL, NULL, attack_stale_iotlb },
+		6ULL << 30, NULL, NULL, attack_stale_iotlb, false },
 	&(const struct attack){ "open-descriptor",
 		"never complete a transmit: the page stays readable; then a 5 ms watchdog",
-		6ULL << 30, NULL, NULL, attack_open_descriptor },
+		6ULL << 30, NULL, NULL, attack_open_descriptor, false },
 	&(const struct attack){ "shared-group",
 		"function 1 of a card without ACS uses function 0's IOVAs: one group, one domain",
-		6ULL << 30, NULL, shared_devs, attack_shared_group },
+		6ULL << 30, NULL, shared_devs, attack_shared_group, false },
 	&(const struct attack){ "shared-group-acs",
 		"the same with ACS on function 0: two groups, two domains",
-		6ULL << 30, NULL, shared_acs_devs, attack_shared_group },
+		6ULL << 30, NULL, shared_acs_devs, attack_shared_group, false },
 	&(const struct attack){ "bounce-pool",
 		"32-bit DMA on 8 GiB: read another device's bounced data left in the swiotlb pool",
-		8ULL << 30, NULL, pool_devs, attack_bounce_pool },
+		8ULL << 30, NULL, pool_devs, attack_bounce_pool, false },
+	&(const struct attack){ "ats",
+		"Thunderclap: claim ATS, then send translated requests that bypass translation",
+		512ULL << 20, NULL, ats_devs, attack_ats, true },
 	NULL,
 };
 
@@ -144,6 +150,7 @@ static int boot(const struct attack *a, const struct atk_policy *p,
 	cfg.clock = DMASIM_CLOCK_VIRTUAL;
 	cfg.inline_devices = true;
 	cfg.iommu = p->hw;
+	cfg.ats = a->atsr || (base && base->ats);
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", p->cmdline,
 		 a->cmdline && p->cmdline[0] ? " " : "", a->cmdline ? a->cmdline : "");
 	cfg.cmdline = cmdline;

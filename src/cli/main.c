@@ -97,6 +97,8 @@ const struct command commands[] = {
 	  "  shared-group-acs the same with ACS on function 0 (two groups)\n"
 	  "  bounce-pool      32-bit DMA on 8 GiB: another device's bounced data left\n"
 	  "                   in the swiotlb pool after unmap\n"
+	  "  ats              claim ATS, then send translated requests that bypass\n"
+	  "                   translation (the machine has --ats: an ATSR)\n"
 	  "  all              every attack under every policy, as a table\n"
 	  "  --policy P       only this policy: no-iommu, passthrough, lazy, strict,\n"
 	  "                   untrusted, amd-lazy, amd-strict\n"
