@@ -178,6 +178,23 @@ static double cpu_run(struct copybuf *b, uint64_t reps)
 	return (double)(bench_now_ns() - t0) / 1e9;
 }
 
+/* Ownership of the destination buffers, as a driver hands them over on
+ * a non-coherent platform (no-ops on x86): to the device before a DMA
+ * run (the CPU wrote them), back to the CPU before it reads them. */
+static void dst_for_device(struct copybuf *b)
+{
+	for (unsigned int i = 0; i < b->n; i++)
+		dma_sync_single_for_device(b->dev, sg_dma_address(&b->dsg[i]),
+					   b->chunk, DMA_FROM_DEVICE);
+}
+
+static void dst_for_cpu(struct copybuf *b)
+{
+	for (unsigned int i = 0; i < b->n; i++)
+		dma_sync_single_for_cpu(b->dev, sg_dma_address(&b->dsg[i]),
+					b->chunk, DMA_FROM_DEVICE);
+}
+
 static bool same(struct copybuf *b)
 {
 	for (unsigned int i = 0; i < b->n; i++)
@@ -199,6 +216,7 @@ static int measure(struct dma_chan *chan, uint64_t size, unsigned int rounds,
 	if (buf_alloc(&b, chan->device->dev, size))
 		goto out;
 	dma_run(chan, &b, 1);	/* warm up both paths */
+	dst_for_cpu(&b);
 	cpu_run(&b, 1);
 	if (rounds > ROUNDS_MAX)
 		rounds = ROUNDS_MAX;
@@ -206,7 +224,9 @@ static int measure(struct dma_chan *chan, uint64_t size, unsigned int rounds,
 		double d, c;
 
 		memset(b.dst[0], 0, b.chunk);
+		dst_for_device(&b);
 		d = dma_run(chan, &b, reps);
+		dst_for_cpu(&b);
 		if (!same(&b))
 			goto out;
 		c = cpu_run(&b, reps);

@@ -230,6 +230,13 @@ int bench_map(const struct bench_args *a)
 	const char *path;
 	unsigned int n = a->threads ? a->threads : 1;
 
+	if (a->path && !strncmp(a->path, "iommu", 5) &&
+	    (a->cfg->platform != DMASIM_PLATFORM_X86 ||
+	     a->cfg->iommu == DMASIM_IOMMU_NONE)) {
+		fprintf(stderr, "dmasim bench: --path %s needs an IOMMU (--platform x86, not --iommu-hw none)\n",
+			a->path);
+		return 2;
+	}
 	if (run(a, false, &r) || run(a, true, &dbg))
 		return 1;
 	path = r.path;

@@ -179,10 +179,12 @@ expect 0 "" -c intel_iommu=on --write /sys/kernel/iommu_groups/1/type=identity -
 [ "$(cat "$out")" = "DMA" ] && ok || bad "--write twice, in order"
 expect 0 "" --iommu-hw amd cat /sys/kernel/iommu_groups/1/type --write /sys/kernel/iommu_groups/1/type=DMA
 [ "$(cat "$out")" = "DMA" ] && ok || bad "--write after the command word"
-expect 1 "dmasim cat: --write /sys/kernel/iommu_groups/2/type=identity: Device or resource busy" -c intel_iommu=on --write /sys/kernel/iommu_groups/2/type=identity cat /sys/kernel/iommu_groups/2/type
+expect 1 "dmasim cat: --write /sys/kernel/iommu_groups/2/type=identity: Device or resource busy
+dmasim: kernel: iommu: Device is still bound to driver" -c intel_iommu=on --write /sys/kernel/iommu_groups/2/type=identity cat /sys/kernel/iommu_groups/2/type
 expect 1 "dmasim dmesg: --write /sys/kernel/iommu_groups/1/type=nope: Invalid argument" -c intel_iommu=on dmesg --write /sys/kernel/iommu_groups/1/type=nope
 expect 1 "dmasim boot: --write /proc/meminfo=1: Permission denied" boot --write /proc/meminfo=1
-expect 1 "dmasim boot: --write /sys/kernel/iommu_groups/1/type=DMA: No such file or directory" boot --write /sys/kernel/iommu_groups/1/type=DMA
+expect 1 "dmasim boot: --write /sys/kernel/iommu_groups/1/type=DMA: No such file or directory
+dmasim: (groups exist when an IOMMU is in use: --cmdline intel_iommu=on, or --iommu-hw amd)" boot --write /sys/kernel/iommu_groups/1/type=DMA
 expect 2 "dmasim: --write 'type': expected PATH=VALUE, e.g. /sys/kernel/iommu_groups/1/type=identity" --write type boot
 expect 0 "" -c intel_iommu=on dmatest --iterations 20
 has 'summary 20 tests, 0 failures'
@@ -197,7 +199,18 @@ grep -Eq '^  write guest-physical 0x2000 +reached$' "$out" && ok || bad "vfio: g
 grep -Eq '^  read  host kernel page 0x[0-9a-f]+ +BLOCKED$' "$out" && ok || bad "vfio: host read not blocked"
 grep -q 'DMAR: \[DMA Read NO_PASID\] Request device \[01:00.0\]' "$out" && ok || bad "vfio: no DMAR line"
 tail -1 "$out" | grep -q '^  0000:01:00.0  driver dmasim_ata$' && ok || bad "vfio: driver not given back"
-expect 1 "dmasim vfio: 0000:01:00.0 is in no IOMMU group: no IOMMU translates this machine's DMA (boot with intel_iommu=on, or --iommu-hw amd)" vfio 01:00.0
+expect 1 "dmasim vfio: 0000:01:00.0 is in no IOMMU group: no IOMMU translates this machine's DMA (boot with intel_iommu=on, or use --iommu-hw amd)" vfio 01:00.0
+expect 1 "dmasim vfio: 0000:01:00.0 is in no IOMMU group: no IOMMU translates this machine's DMA (VT-d and AMD-Vi are modelled on --platform x86 only)" --platform arm64 vfio 01:00.0
+expect 1 "dmasim vfio: 0000:00:01.0 is a PCI bridge: vfio-pci takes endpoints (type 0 headers) only" -c intel_iommu=on vfio 00:01.0
+expect 2 "dmasim attack: the attacks run on --platform x86 (the IOMMU policies are VT-d and AMD-Vi)" --platform arm64 attack all
+expect 2 "dmasim attack: --policy and --cmdline/--iommu-hw: give one or the other" -c intel_iommu=on attack all --policy strict
+expect 2 "dmasim attack: the attacks build their own devices: --device and --nodefaults do not apply" --nodefaults attack scan
+expect 2 "dmasim bench: --path iommu-lazy needs an IOMMU (--platform x86, not --iommu-hw none)" --platform arm64 bench map --path iommu-lazy
+expect 0 "" --iommu-hw amd demo
+has '^  pci 0000:00:01\.0: AMD-Vi: Event logged \[IO_PAGE_FAULT domain=0x[0-9a-f]{4} address=0x[0-9a-f]+ flags=0x0070\]$'
+has '^amd-lazy: AMD-Vi \(on by default\), flush queue$'
+expect 0 "" --iommu-hw none demo
+! grep -q '^== 1[012]\.' "$out" && ok || bad "--iommu-hw none demo shows the IOMMU steps"
 expect 2 "dmasim vfio: --guest-mem '3M': a multiple of 4M up to 64G" --iommu-hw amd vfio --guest-mem 3M
 expect 1 "dmasim vfio: no PCI device 07:00.0 (see dmasim lspci)" --iommu-hw amd vfio 07:00.0
 expect 2 "dmasim vfio: unexpected argument 'b'" --iommu-hw amd vfio a b

@@ -152,6 +152,27 @@ static void run_attack(struct cli *cli, struct plan *pl, const struct attack *a)
 }
 
 /* --cmdline or --iommu-hw given: one run on that machine. */
+/* What the attack machines cannot honour: a usage error, not a silent
+ * change of what runs. */
+static bool machine_conflict(struct cli *cli, const struct plan *pl)
+{
+	bool custom = cli->cfg.cmdline || cli->cfg.iommu != DMASIM_IOMMU_INTEL;
+
+	if (cli->cfg.platform != DMASIM_PLATFORM_X86) {
+		cli_error(cli, "the attacks run on --platform x86 (the IOMMU policies are VT-d and AMD-Vi)");
+		return true;
+	}
+	if (custom && pl->policy) {
+		cli_error(cli, "--policy and --cmdline/--iommu-hw: give one or the other");
+		return true;
+	}
+	if (cli->cfg.nr_devices || cli->cfg.nodefaults) {
+		cli_error(cli, "the attacks build their own devices: --device and --nodefaults do not apply");
+		return true;
+	}
+	return false;
+}
+
 static void custom_policy(struct cli *cli, struct plan *pl)
 {
 	if (!cli->cfg.cmdline && cli->cfg.iommu == DMASIM_IOMMU_INTEL)
@@ -187,6 +208,8 @@ int cmd_attack(struct cli *cli, int argc, char **argv)
 			  argv[i]);
 		return EXIT_USAGE;
 	}
+	if (machine_conflict(cli, &pl))
+		return EXIT_USAGE;
 	custom_policy(cli, &pl);
 	if (cli->json)
 		printf("{\"results\":[");

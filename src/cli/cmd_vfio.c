@@ -82,6 +82,12 @@ int cmd_vfio(struct cli *cli, int argc, char **argv)
 		dmasim_machine_destroy(dm);
 		return 1;
 	}
+	if (k->pdev.hdr_type != 0) {
+		cli_error(cli, "%s is a PCI bridge: vfio-pci takes endpoints (type 0 headers) only",
+			  k->name);
+		dmasim_machine_destroy(dm);
+		return 1;
+	}
 	ret = vfio_story(dm, k, guest, stdout);
 	dmasim_machine_destroy(dm);
 	return ret;

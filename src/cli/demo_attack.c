@@ -42,7 +42,8 @@ void demo_attack(const struct dmasim_config *base)
 	const struct attack *scan = attack_find("scan");
 	struct dmasim_machine *prev;
 
-	if (base->platform != DMASIM_PLATFORM_X86 || !scan)
+	if (base->platform != DMASIM_PLATFORM_X86 ||
+	    base->iommu == DMASIM_IOMMU_NONE || !scan)
 		return;
 	demo_heading("12. A malicious device: DMA into kernel memory, with and without the IOMMU");
 	printf("What stops a malicious PCIe device from reading and writing kernel\n"
@@ -50,7 +51,7 @@ void demo_attack(const struct dmasim_config *base)
 	       "and a credential, PCILeech style, and sets the credential's uid to 0.\n\n");
 	prev = dmasim_enter(NULL);
 	tell(scan, "no-iommu", base);
-	tell(scan, "lazy", base);
+	tell(scan, base->iommu == DMASIM_IOMMU_AMD ? "amd-lazy" : "lazy", base);
 	dmasim_enter(prev);
 	printf("Every attack under every policy: dmasim attack all (docs/attacks.md).\n");
 }

@@ -6,6 +6,7 @@
  * address are blocked, and the kernel logs the DMAR fault lines.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ static void show_lines(struct dmasim_machine *m, const char *const *keep,
 	char *log = dmasim_dmesg(m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
 	char *line, *save = NULL, *from = log && since ? strstr(log, since) : log;
 
+	while (from && from > log && from[-1] != '\n')
+		from--; /* the whole line that holds @since */
+
 	for (line = from ? strtok_r(from, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save))
 		for (int i = 0; keep[i]; i++)
@@ -39,10 +43,12 @@ static const char *result(int r)
 	return r == 0 ? "allowed" : r == -EIO ? "BLOCKED" : "refused";
 }
 
-static void confinement(struct dmasim_machine *m)
+static void confinement(struct dmasim_machine *m, bool amd)
 {
-	static const char *const faults[] = { "DMAR: DRHD: handling",
-					      "DMAR: [DMA", NULL };
+	static const char *const dmar[] = { "DMAR: DRHD: handling",
+					    "DMAR: [DMA", NULL };
+	static const char *const ivhd[] = { "AMD-Vi: Event logged", NULL };
+	const char *const *faults = amd ? ivhd : dmar;
 	struct device *dev = dmasim_pci_device(m, DEV);
 	struct page *buf = alloc_page(GFP_KERNEL), *secret = alloc_page(GFP_KERNEL);
 	dma_addr_t a;
@@ -56,18 +62,24 @@ static void confinement(struct dmasim_machine *m)
 	r1 = dmasim_bus_read(m, DEV, a, got, 15);
 	r2 = dmasim_bus_write(m, DEV, a, "overwrite", 9);
 	r3 = dmasim_bus_read(m, DEV, page_to_phys(secret), got + 15, 1);
-	printf("A driver maps one buffer for the device at %s (TO_DEVICE: the\n"
-	       "device may read it). The DMA address is an IOVA, %#llx, not the\n"
-	       "buffer's physical address %#llx. The device then tries:\n\n"
-	       "  read  the mapped buffer at %#llx       %s (\"%s\")\n"
-	       "  write the same buffer                   %s\n"
-	       "  read  another kernel page at %#llx  %s\n\n"
-	       "The unit recorded the blocked accesses and the kernel logged them:\n\n",
-	       DEV, (unsigned long long)a,
-	       (unsigned long long)page_to_phys(buf), (unsigned long long)a,
-	       result(r1), r1 ? "" : got, result(r2),
-	       (unsigned long long)page_to_phys(secret), result(r3));
-	show_lines(m, faults, "DMAR: DRHD: handling");
+	{
+		char l1[64], l3[64];
+
+		snprintf(l1, sizeof(l1), "read  the mapped buffer at %#llx",
+			 (unsigned long long)a);
+		snprintf(l3, sizeof(l3), "read  another kernel page at %#llx",
+			 (unsigned long long)page_to_phys(secret));
+		printf("A driver maps one buffer for the device at %s (TO_DEVICE: the\n"
+		       "device may read it). The DMA address is an IOVA, %#llx, not the\n"
+		       "buffer's physical address %#llx. The device then tries:\n\n"
+		       "  %-42s %s%s%s%s\n  %-42s %s\n  %-42s %s\n\n"
+		       "The unit recorded the blocked accesses and the kernel logged them:\n\n",
+		       DEV, (unsigned long long)a,
+		       (unsigned long long)page_to_phys(buf), l1, result(r1),
+		       r1 ? "" : " (\"", r1 ? "" : got, r1 ? "" : "\")",
+		       "write the same buffer", result(r2), l3, result(r3));
+	}
+	show_lines(m, faults, faults[0]);
 	dma_unmap_single(dev, a, 64, DMA_TO_DEVICE);
 	__free_page(buf);
 	__free_page(secret);
@@ -92,14 +104,16 @@ static void assignment(struct dmasim_machine *m)
 
 void demo_iommu(const struct dmasim_config *base)
 {
-	static const char *const boot[] = { "DMAR:", "iommu:", "iommu group", NULL };
+	static const char *const boot[] = { "DMAR:", "AMD-Vi:", "iommu:",
+					    "iommu group", NULL };
 	struct dmasim_config cfg = *base;
 	struct dmasim_machine *m, *prev;
+	bool amd = cfg.iommu == DMASIM_IOMMU_AMD;
 
-	if (cfg.platform != DMASIM_PLATFORM_X86)
+	if (cfg.platform != DMASIM_PLATFORM_X86 || cfg.iommu == DMASIM_IOMMU_NONE)
 		return;
 	demo_heading("10. The IOMMU: devices confined to their mappings");
-	cfg.cmdline = "intel_iommu=on";
+	cfg.cmdline = amd ? "" : "intel_iommu=on";
 	cfg.devices = NULL;
 	cfg.nr_devices = 0;
 	prev = dmasim_enter(NULL);
@@ -107,12 +121,17 @@ void demo_iommu(const struct dmasim_config *base)
 		dmasim_enter(prev);
 		return;
 	}
-	printf("The same machine booted with intel_iommu=on: the VT-d unit (DMAR)\n"
-	       "translates every device access through tables the kernel writes;\n"
-	       "devices it cannot isolate from each other share a group.\n\n");
+	if (amd)
+		printf("The same machine with its AMD-Vi unit in use (Linux uses it unless\n"
+		       "amd_iommu=off): it translates every device access through tables the\n"
+		       "kernel writes; devices it cannot isolate from each other share a group.\n\n");
+	else
+		printf("The same machine booted with intel_iommu=on: the VT-d unit (DMAR)\n"
+		       "translates every device access through tables the kernel writes;\n"
+		       "devices it cannot isolate from each other share a group.\n\n");
 	show_lines(m, boot, NULL);
 	printf("\n");
-	confinement(m);
+	confinement(m, amd);
 	assignment(m);
 	dmasim_machine_destroy(m);
 	dmasim_enter(prev);

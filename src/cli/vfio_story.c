@@ -106,6 +106,20 @@ static int give_back(struct machine *m, struct vfio_vm *vm,
 	return 0;
 }
 
+/* Why there is no IOMMU, and what would give one. */
+static const char *no_iommu_hint(const struct machine *m)
+{
+	if (m->cfg.platform != DMASIM_PLATFORM_X86)
+		return "VT-d and AMD-Vi are modelled on --platform x86 only";
+	if (m->cfg.iommu == DMASIM_IOMMU_NONE)
+		return "the machine has none: drop --iommu-hw none";
+	if (m->cfg.iommu == DMASIM_IOMMU_AMD)
+		return "the AMD-Vi driver is off: drop amd_iommu=off / iommu=off";
+	if (m->iommu_policy.off)
+		return "iommu=off turns it off";
+	return "boot with intel_iommu=on, or use --iommu-hw amd";
+}
+
 int vfio_story(struct dmasim_machine *dm, struct kpci *k, uint64_t guest,
 	       FILE *out)
 {
@@ -116,8 +130,8 @@ int vfio_story(struct dmasim_machine *dm, struct kpci *k, uint64_t guest,
 	int ret;
 
 	if (!g) {
-		fprintf(stderr, "dmasim vfio: %s is in no IOMMU group: no IOMMU translates this machine's DMA (boot with intel_iommu=on, or --iommu-hw amd)\n",
-			k->name);
+		fprintf(stderr, "dmasim vfio: %s is in no IOMMU group: no IOMMU translates this machine's DMA (%s)\n",
+			k->name, no_iommu_hint(m));
 		return 1;
 	}
 	list_group(g, out);

@@ -62,6 +62,11 @@ static int check_config(const struct dmasim_config *cfg, char *err,
 		snprintf(err, errlen, "unknown platform %d", (int)cfg->platform);
 		return -EINVAL;
 	}
+	if (cfg->iommu == DMASIM_IOMMU_AMD &&
+	    cfg->platform != DMASIM_PLATFORM_X86) {
+		snprintf(err, errlen, "an AMD-Vi IOMMU needs the x86 platform");
+		return -EINVAL;
+	}
 	if (cfg->cache_line && (cfg->cache_line < 16 || cfg->cache_line > 4096 ||
 				(cfg->cache_line & (cfg->cache_line - 1)))) {
 		snprintf(err, errlen,

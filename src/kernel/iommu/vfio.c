@@ -36,8 +36,8 @@ int vfio_bind_group(struct machine *m, struct iommu_group *g)
 	for (unsigned int i = 0; i < g->nr_devs; i++) {
 		struct pci_dev *p = pdev_at(g, i);
 
-		if (p->driver == &vfio_pci_driver)
-			continue;
+		if (p->driver == &vfio_pci_driver || p->hdr_type != 0)
+			continue; /* vfio-pci takes endpoints (type 0) only */
 		pci_driver_unbind(p);
 		if (pci_driver_bind(p, &vfio_pci_driver))
 			return -EBUSY;
