@@ -140,6 +140,10 @@ static void test_sysfs_and_types(void **state)
 		s = test_read(m, "/sys/class/iommu/ivhd0/amd-iommu/features");
 		assert_string_equal(s, "0:400000000840\n");
 		free(s);
+		s = test_read(m, "/sys/kernel/iommu_groups/1/reserved_regions");
+		assert_string_equal(s, "0x00000000fee00000 0x00000000feefffff msi\n"
+				       "0x000000fd00000000 0x000000ffffffffff reserved\n");
+		free(s);
 		s = test_read(m, "/proc/iomem");
 		assert_non_null(strstr(s, "\nfed80000-fed83fff : amd_iommu\n"));
 		free(s);

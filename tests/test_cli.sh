@@ -191,6 +191,10 @@ has 'summary 20 tests, 0 failures'
 expect 0 "" --iommu-hw none dmesg
 ! grep -q DMAR "$out" && ok || bad "--iommu-hw none still has DMAR lines"
 expect 2 "dmasim: --iommu-hw 'smmu': use intel, amd or none" --iommu-hw smmu boot
+expect 0 "" -c "intel_iommu=on,bogus" boot
+grep -qx "dmasim: warning: kernel command line: intel_iommu: unknown option 'bogus' (ignored, as Linux does)" "$err" && ok || bad "no warning for intel_iommu=bogus"
+expect 0 "" --iommu-hw amd -c amd_iommu=on boot
+grep -qx "dmasim: warning: kernel command line: amd_iommu: unknown option 'on' (ignored, as Linux does; AMD-Vi is on unless amd_iommu=off)" "$err" && ok || bad "no warning for amd_iommu=on"
 # vfio: the group moves to vfio-pci, the VM's DMA is confined, the group comes back
 expect 0 "" --cmdline intel_iommu=on vfio 0000:01:00.0
 grep -q 'vfio: group 3 is not viable: 0000:01:00.0 is bound to dmasim_ata' "$out" && ok || bad "vfio: no viability message"

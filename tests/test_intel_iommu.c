@@ -118,6 +118,13 @@ static void test_groups_and_types(void **state)
 		s = read_s(m, "/sys/class/iommu/dmar0/intel-iommu/address");
 		assert_string_equal(s, "fed90000\n");
 		free(s);
+		s = read_s(m, "/sys/class/iommu/dmar0/intel-iommu/domains_supported");
+		assert_string_equal(s, "65536\n");
+		free(s);
+		/* four default domains and the reserved id 0 */
+		s = read_s(m, "/sys/class/iommu/dmar0/intel-iommu/domains_used");
+		assert_string_equal(s, "5\n");
+		free(s);
 		dmasim_machine_destroy(m);
 	}
 }

@@ -49,6 +49,10 @@ void parse_late_params(struct machine *m);
 /* The last value given for @name ('-' == '_'); "" for a bare flag; NULL
  * when absent. Arguments after "--" are not the kernel's. */
 const char *bootparam_get(struct machine *m, const char *name);
+/* Note a parameter the kernel ignores or rejects: the command line says
+ * so on stderr ("dmasim: warning: kernel command line: ..."). */
+__attribute__((format(printf, 2, 3))) void
+bootparam_problem(struct machine *m, const char *fmt, ...);
 
 /* Linux's kstrtobool(): y/Y/t/T/1/on -> true, n/N/f/F/0/off -> false. */
 int kstrtobool(const char *s, bool *res);

@@ -190,16 +190,30 @@ static const struct kparam *kparam_find(const char *name)
 	return NULL;
 }
 
+static void vproblem(struct machine *m, const char *fmt, va_list ap)
+{
+	strbuf_puts(&m->params.problems, "kernel command line: ");
+	strbuf_vprintf(&m->params.problems, fmt, ap);
+	strbuf_putc(&m->params.problems, '\n');
+}
+
 __attribute__((format(printf, 2, 3))) static void
 problem(struct machine *m, const char *fmt, ...)
 {
 	va_list ap;
 
-	strbuf_puts(&m->params.problems, "kernel command line: ");
 	va_start(ap, fmt);
-	strbuf_vprintf(&m->params.problems, fmt, ap);
+	vproblem(m, fmt, ap);
 	va_end(ap);
-	strbuf_putc(&m->params.problems, '\n');
+}
+
+void bootparam_problem(struct machine *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(m, fmt, ap);
+	va_end(ap);
 }
 
 int bootparams_split(struct machine *m)
@@ -266,9 +280,10 @@ void parse_late_params(struct machine *m)
 		strbuf_putc(&argv, ' ');
 	if (envp.len)
 		strbuf_add(&argv, envp.buf, envp.len);
-	if (argv.len)
+	if (argv.len) {
 		pr_notice(m, "Unknown kernel command line parameters \"%s\", will be passed to user space.\n",
 			  argv.buf);
+	}
 	strbuf_release(&argv);
 	strbuf_release(&envp);
 }

@@ -55,6 +55,9 @@ int amd_iommu_setup(struct machine *m, const char *val)
 			m->amd_pgtbl_v2 = true;
 		} else {
 			pr_notice(m, "Unknown option - '%s'\n", val);
+			bootparam_problem(m, "amd_iommu: unknown option '%s' (ignored, as Linux does%s)",
+					  val, strncmp(val, "on", 2) ? ""
+					  : "; AMD-Vi is on unless amd_iommu=off");
 		}
 		val += strcspn(val, ",");
 		while (*val == ',')

@@ -21,6 +21,9 @@
 #define AMDVI_RING_LOG2	  9
 #define AMDVI_PCI_DEVFN	  0x02		/* the IOMMU's function: 00:00.2 */
 #define AMDVI_CAP_PTR	  0x40		/* its IOMMU capability */
+/* HyperTransport's reserved range: never an IOVA (a reserved region) */
+#define AMD_HT_START	  0xfd00000000ULL
+#define AMD_HT_END	  0xffffffffffULL
 
 struct machine;
 

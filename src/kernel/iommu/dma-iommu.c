@@ -16,6 +16,7 @@
  * entry separately.
  */
 #include "kernel/iommu/dma-iommu.h"
+#include "kernel/iommu/amd.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -268,6 +269,10 @@ static void reserve_regions(struct iommu_dma_cookie *c)
 	/* the host bridge's window: peer-to-peer MMIO, not memory */
 	reserve_iova(iovad, iova_pfn(iovad, pci_window_start(c->m)),
 		     iova_pfn(iovad, 0xfebfffffULL));
+	/* AMD: the HyperTransport range, a reserved region of every group */
+	if (c->m->amd_iommu)
+		reserve_iova(iovad, iova_pfn(iovad, AMD_HT_START),
+			     iova_pfn(iovad, AMD_HT_END));
 }
 
 /* iommu_dma_init_fq: a strict DMA domain becomes DMA-FQ in place, its

@@ -76,6 +76,8 @@ int intel_iommu_setup(struct machine *m, const char *val)
 			m->iommu_policy.strict_from_cmdline = true;
 		} else if (n) {
 			pr_notice(m, "Unknown option - '%s'\n", opt);
+			bootparam_problem(m, "intel_iommu: unknown option '%s' (ignored, as Linux does)",
+					  opt);
 		}
 		val += n + (val[n] == ',');
 	}

@@ -40,6 +40,7 @@ struct intel_iommu {
 	uint32_t qi_seq;
 	pthread_mutex_t lock;		/* tables and the queue */
 	unsigned long did_next;		/* domain ids handed out */
+	unsigned int domains_live;	/* under @lock: domains not yet freed */
 	int irq;			/* the fault event interrupt */
 	struct ratelimit fault_rs;
 	struct iommu_device iommu;

@@ -77,6 +77,7 @@ static struct iommu_domain *intel_domain_alloc(unsigned int type)
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_lock(&iu->lock);
 	d->did = (uint16_t)iu->did_next++;
+	iu->domains_live++;
 	pthread_mutex_unlock(&iu->lock);
 	if (type != IOMMU_DOMAIN_IDENTITY && type != IOMMU_DOMAIN_BLOCKED) {
 		d->pgd = zpage(m);
@@ -113,6 +114,9 @@ static void intel_domain_free(struct iommu_domain *dom)
 	if (d->pgd)
 		free_tables(d, d->pgd, LEVELS);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_lock(&d->iu->lock);
+	d->iu->domains_live--;
+	pthread_mutex_unlock(&d->iu->lock);
 	free(d);
 }
 

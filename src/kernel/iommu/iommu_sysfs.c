@@ -64,15 +64,18 @@ static void show_type(struct machine *m, void *ctx, struct strbuf *out)
 
 static void show_resv(struct machine *m, void *ctx, struct strbuf *out)
 {
-	(void)m;
 	(void)ctx;
 	strbuf_puts(out, "0x00000000fee00000 0x00000000feefffff msi\n");
+	if (m->amd_iommu)
+		strbuf_printf(out, "0x%016llx 0x%016llx reserved\n",
+			      (unsigned long long)AMD_HT_START,
+			      (unsigned long long)AMD_HT_END);
 }
 
-enum { IU_VERSION, IU_ADDRESS, IU_CAP, IU_ECAP, IU_NR };
+enum { IU_VERSION, IU_ADDRESS, IU_CAP, IU_ECAP, IU_DOMS, IU_USED, IU_NR };
 static const char *const iu_names[IU_NR] = { "version", "address", "cap",
-					     "ecap" };
-
+					     "ecap", "domains_supported",
+					     "domains_used" };
 static void show_iu(struct machine *m, void *ctx, struct strbuf *out)
 {
 	struct intel_iommu *iu = m->intel_iommu;
@@ -83,6 +86,14 @@ static void show_iu(struct machine *m, void *ctx, struct strbuf *out)
 	case IU_ADDRESS: strbuf_printf(out, "%llx\n", (unsigned long long)iu->reg_base); break;
 	case IU_CAP: strbuf_printf(out, "%llx\n", (unsigned long long)iu->cap); break;
 	case IU_ECAP: strbuf_printf(out, "%llx\n", (unsigned long long)iu->ecap); break;
+	case IU_DOMS:
+		strbuf_printf(out, "%lu\n", 1UL << (4 + 2 * VTD_CAP_ND(iu->cap)));
+		break;
+	case IU_USED: /* domain id 0 is reserved, as in Linux */
+		pthread_mutex_lock(&iu->lock);
+		strbuf_printf(out, "%u\n", iu->domains_live + 1);
+		pthread_mutex_unlock(&iu->lock);
+		break;
 	}
 }
 
