@@ -190,7 +190,8 @@ static const struct kparam *kparam_find(const char *name)
 	return NULL;
 }
 
-static void vproblem(struct machine *m, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+vproblem(struct machine *m, const char *fmt, va_list ap)
 {
 	strbuf_puts(&m->params.problems, "kernel command line: ");
 	strbuf_vprintf(&m->params.problems, fmt, ap);
