@@ -224,6 +224,10 @@ grep -q '^\[.*\] pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40$' "$out" && ok |
 ! grep -q DMAR "$out" && ok || bad "--iommu-hw amd has DMAR lines"
 expect 0 "" --iommu-hw amd lspci -s 00:00.2
 grep -qx '00:00.2 IOMMU: Advanced Micro Devices, Inc. \[AMD\] Starship/Matisse IOMMU' "$out" && ok || bad "lspci: the AMD-Vi function"
+expect 0 "" -c intel_iommu=on lspci -v -s 01:00.0
+has '^	Flags: bus master, fast devsel, latency 0, IRQ [0-9]+, IOMMU group 3$'
+expect 0 "" --iommu-hw amd lspci -v -s 00:00.2
+has '^	Capabilities: \[40\] Secure device <\?>$'
 expect 2 "" --iommu-hw amd -d amd-iommu boot
 grep -q "unknown device type 'amd-iommu'" "$err" && ok || bad "--device amd-iommu accepted"
 

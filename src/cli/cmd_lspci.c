@@ -19,6 +19,7 @@ struct fn_info {
 	unsigned bus, devfn;
 	char driver[32];
 	unsigned irq;
+	int group;	 /* IOMMU group, -1: none */
 };
 
 struct lspci {
@@ -80,6 +81,14 @@ static void read_driver(struct dmasim_machine *m, struct fn_info *f)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/irq", f->name);
 	if (dmasim_read(m, path, &text, NULL) == 0)
 		f->irq = (unsigned)strtoul(text, NULL, 10);
+	free(text);
+	/* as pciutils does: the last component of the iommu_group link */
+	f->group = -1;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 f->name);
+	text = NULL;
+	if (dmasim_readlink(m, path, &text) == 0 && (p = strrchr(text, '/')))
+		f->group = atoi(p + 1);
 	free(text);
 }
 
@@ -206,6 +215,8 @@ static void print_caps(const struct fn_info *f)
 
 			printf("Express %s, MSI %02x\n",
 			       exp_type_name((fl >> 4) & 0xf), (fl >> 9) & 0x1f);
+		} else if (id == 0x0f) { /* the AMD IOMMU's: pciutils has no decoder */
+			printf("Secure device <?>\n");
 		} else {
 			printf("Unknown capability %02x\n", id);
 		}
@@ -248,6 +259,8 @@ static void print_verbose(const struct fn_info *f, const struct lspci *l)
 	       master ? ", latency 0" : "");
 	if (f->irq)
 		printf(", IRQ %u", f->irq);
+	if (f->group >= 0)
+		printf(", IOMMU group %d", f->group);
 	putchar('\n');
 	if (!bridge && (cfg32(f, PCI_BASE_ADDRESS_0) & ~0xfu)) {
 		uint64_t a = (cfg32(f, PCI_BASE_ADDRESS_0) & ~0xfull) |
