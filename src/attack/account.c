@@ -110,8 +110,7 @@ void atk_shadow_sync(struct atk_ctx *c)
 	}
 }
 
-/* Bytes of [p, p + n) no live mapping exposes. */
-static uint64_t outside(const struct atk_ctx *c, uint64_t p, uint64_t n)
+uint64_t atk_phys_outside(const struct atk_ctx *c, uint64_t p, uint64_t n)
 {
 	uint64_t in = 0;
 
@@ -137,7 +136,7 @@ static uint64_t account(struct atk_ctx *c, uint64_t addr, size_t len)
 		uint64_t room = GRANULE - (addr & (GRANULE - 1));
 		uint64_t n = len < room ? len : room;
 
-		total += outside(c, atk_xlate(c, addr), n);
+		total += atk_phys_outside(c, atk_xlate(c, addr), n);
 		addr += n;
 		len -= n;
 	}

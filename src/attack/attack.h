@@ -109,6 +109,9 @@ void atk_shadow_sync(struct atk_ctx *c);
 /* Add / drop a mapping made outside the driver. */
 void atk_shadow_add(struct atk_ctx *c, uint64_t dma, uint64_t len);
 void atk_shadow_drop(struct atk_ctx *c, uint64_t dma);
+/* Bytes of physical [p, p + n) that no live mapping of the shadow
+ * exposes (all of them for p == UINT64_MAX). */
+uint64_t atk_phys_outside(const struct atk_ctx *c, uint64_t p, uint64_t n);
 /* Where device address @dma lands in RAM, or UINT64_MAX if nowhere. */
 uint64_t atk_xlate(struct atk_ctx *c, uint64_t dma);
 
@@ -119,6 +122,19 @@ __attribute__((format(printf, 2, 3))) void atk_verdict(struct atk_ctx *c,
 						       const char *fmt, ...);
 /* Advance the machine clock by @ms (timers fire). */
 void atk_advance_ms(struct atk_ctx *c, unsigned int ms);
+
+/* ---- the PCILeech-style search (scan.c), shared with ats ------------ */
+
+struct atk_found {
+	uint64_t secret, cred;	/* device addresses, 0: not found */
+};
+/* How the device reads: atk_read, or atk_read_translated (ats). */
+typedef enum pci_status (*atk_reader)(struct atk_ctx *c, uint64_t addr,
+				      void *buf, size_t len, size_t *done);
+/* Read RAM from 0 in 64 KiB blocks with @rd until the key material and
+ * the credential are found; counts the blocks read and answered. */
+void atk_sweep(struct atk_ctx *c, atk_reader rd, struct atk_found *f,
+	       uint64_t *blocks, uint64_t *answered);
 
 /* The attacks. */
 int attack_scan(struct atk_ctx *c);

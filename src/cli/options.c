@@ -245,7 +245,7 @@ int cli_parse(struct cli *cli, int argc, char **argv,
 }
 
 /* The --write writes, in order; the first that fails stops them. */
-static size_t log_size(struct dmasim_machine *m)
+size_t cli_log_mark(struct dmasim_machine *m)
 {
 	char *log = dmasim_dmesg(m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
 	size_t n = log ? strlen(log) : 0;
@@ -254,17 +254,25 @@ static size_t log_size(struct dmasim_machine *m)
 	return n;
 }
 
-/* What the kernel said while refusing a write (its reason, as Linux
- * logs it), shown with the error since the command does not run. */
-static void kernel_said(struct dmasim_machine *m, size_t from)
+static bool kept(const char *line, const char *const *keep)
+{
+	for (size_t i = 0; keep && keep[i]; i++)
+		if (strstr(line, keep[i]))
+			return true;
+	return !keep;
+}
+
+void cli_log_since(struct dmasim_machine *m, size_t mark,
+		   const char *const *keep, const char *prefix, FILE *out)
 {
 	char *log = dmasim_dmesg(m, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
 	char *save = NULL;
 
-	if (log && strlen(log) > from)
-		for (char *l = strtok_r(log + from, "\n", &save); l;
+	if (log && strlen(log) > mark)
+		for (char *l = strtok_r(log + mark, "\n", &save); l;
 		     l = strtok_r(NULL, "\n", &save))
-			fprintf(stderr, "dmasim: kernel: %s\n", l);
+			if (kept(l, keep))
+				fprintf(out, "%s%s\n", prefix, l);
 	free(log);
 }
 
@@ -273,13 +281,14 @@ static int apply_writes(struct cli *cli, struct dmasim_machine *m)
 	for (size_t i = 0; i < cli->nr_writes; i++) {
 		const char *arg = cli->writes[i], *eq = strchr(arg, '=');
 		char *path = strndup(arg, (size_t)(eq - arg));
-		size_t before = log_size(m);
+		size_t before = cli_log_mark(m);
 		int err = path ? dmasim_write(m, path, eq + 1, strlen(eq + 1))
 			       : -ENOMEM;
 
 		if (err) {
 			cli_error(cli, "--write %s: %s", arg, strerror(-err));
-			kernel_said(m, before);
+			/* the kernel's reason, as Linux logs it */
+			cli_log_since(m, before, NULL, "dmasim: kernel: ", stderr);
 			if (err == -ENOENT && path &&
 			    !strncmp(path, "/sys/kernel/iommu_groups", 24))
 				fprintf(stderr, "dmasim: (groups exist when an IOMMU is in use: --cmdline intel_iommu=on, or --iommu-hw amd)\n");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "dmasim/linux/mm.h"
 #include "dmasim/linux/pci.h"
 #include "kernel/iommu/group.h"
@@ -21,32 +22,6 @@ static const char *verdict(int r)
 static void row(FILE *out, const char *what, int r)
 {
 	fprintf(out, "  %-50s %s\n", what, verdict(r));
-}
-
-/* The IOMMU's fault lines logged after byte @from of the log. */
-static void fault_lines(struct dmasim_machine *dm, size_t from, FILE *out)
-{
-	char *log = dmasim_dmesg(dm, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
-	char *save = NULL;
-
-	if (!log || strlen(log) < from) {
-		free(log);
-		return;
-	}
-	for (char *l = strtok_r(log + from, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save))
-		if (strstr(l, "DMAR: ") || strstr(l, "AMD-Vi: Event"))
-			fprintf(out, "    %s\n", l);
-	free(log);
-}
-
-static size_t log_len(struct dmasim_machine *dm)
-{
-	char *log = dmasim_dmesg(dm, DMASIM_DMESG_NOTIME, DMASIM_LEVELS_ALL);
-	size_t n = log ? strlen(log) : 0;
-
-	free(log);
-	return n;
 }
 
 static void list_group(struct iommu_group *g, FILE *out)
@@ -66,6 +41,7 @@ static void device_dma(struct dmasim_machine *dm, struct kpci *k,
 		       struct vfio_vm *vm, FILE *out)
 {
 	static const char msg[] = "written by the device";
+	static const char *const faults[] = { "DMAR: ", "AMD-Vi: Event", NULL };
 	struct page *secret = alloc_page(GFP_KERNEL);
 	uint64_t beyond = vm->size + (1ULL << 20);
 	char got[8], what[80];
@@ -74,7 +50,7 @@ static void device_dma(struct dmasim_machine *dm, struct kpci *k,
 
 	strcpy(page_address(secret), "host kernel secret");
 	pci_set_master(&k->pdev); /* the guest's driver enables DMA */
-	from = log_len(dm);
+	from = cli_log_mark(dm);
 	w = dmasim_bus_write(dm, k->name, 0x2000, msg, sizeof(msg));
 	r1 = dmasim_bus_read(dm, k->name, page_to_phys(secret), got, sizeof(got));
 	r2 = dmasim_bus_read(dm, k->name, beyond, got, sizeof(got));
@@ -91,7 +67,7 @@ static void device_dma(struct dmasim_machine *dm, struct kpci *k,
 		 (unsigned long long)beyond);
 	row(out, what, r2);
 	fprintf(out, "  The IOMMU refused and logged them:\n");
-	fault_lines(dm, from, out);
+	cli_log_since(dm, from, faults, "    ", out);
 	__free_page(secret);
 }
 

@@ -997,34 +997,17 @@ void amdvi_params_init(struct amdvi_params *p)
 
 static int init_caches(struct amdvi *a)
 {
-	struct iotlb_params tp, cp;
+	struct iotlb_unit_caches g = { .dev_entries = a->p.dtc_entries,
+				       .pwc_entries = a->p.pwc_entries };
 	int ret;
 
-	iotlb_params_init(&tp);
-	tp.entries = a->p.iotlb_entries;
-	tp.ways = a->p.iotlb_ways;
-	tp.repl = a->p.repl;
-	tp.seed = a->p.seed;
-	ret = iotlb_init(&a->iotlb, &tp);
-	if (ret)
-		return ret;
-	iotlb_params_init(&cp);
-	cp.entries = a->p.dtc_entries;
-	ret = iotlb_init(&a->dtc, &cp);
-	if (ret)
-		goto err_iotlb;
-	if (!a->p.pwc_entries)
-		return 0;
-	cp.entries = a->p.pwc_entries;
-	ret = iotlb_init(&a->pwc, &cp);
-	if (ret)
-		goto err_dtc;
-	a->has_pwc = true;
-	return 0;
-err_dtc:
-	iotlb_destroy(&a->dtc);
-err_iotlb:
-	iotlb_destroy(&a->iotlb);
+	iotlb_params_init(&g.tlb);
+	g.tlb.entries = a->p.iotlb_entries;
+	g.tlb.ways = a->p.iotlb_ways;
+	g.tlb.repl = a->p.repl;
+	g.tlb.seed = a->p.seed;
+	ret = iotlb_unit_caches_init(&g, &a->iotlb, &a->dtc, &a->pwc);
+	a->has_pwc = !ret && g.pwc_entries;
 	return ret;
 }
 
@@ -1071,9 +1054,7 @@ int amdvi_create(struct machine *m, uint64_t reg_base,
 	*out = &a->unit;
 	return 0;
 err_caches:
-	iotlb_destroy(&a->pwc);
-	iotlb_destroy(&a->dtc);
-	iotlb_destroy(&a->iotlb);
+	iotlb_unit_caches_destroy(&a->iotlb, &a->dtc, &a->pwc);
 err_free:
 	free(a);
 	return ret;
@@ -1087,9 +1068,7 @@ void amdvi_destroy(struct iommu_unit *u)
 		return;
 	a = to_amdvi(u);
 	mmio_region_destroy(a->regs);
-	iotlb_destroy(&a->pwc);
-	iotlb_destroy(&a->dtc);
-	iotlb_destroy(&a->iotlb);
+	iotlb_unit_caches_destroy(&a->iotlb, &a->dtc, &a->pwc);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }

@@ -41,17 +41,41 @@ static size_t ram_run(const struct ram *ram, uint64_t addr, size_t len)
 	return 0;
 }
 
+/* Bus Master Enable: without it the device's accesses are dropped. */
+static bool may_master(struct pci_func *fn)
+{
+	uint16_t cmd = atomic_load_explicit(&fn->command, memory_order_acquire);
+
+	if (cmd & PCI_COMMAND_MASTER)
+		return true;
+	count(&fn->cnt.master_aborts, 1);
+	return false;
+}
+
+/* The last step of every access: physical @addr must be RAM. */
+static enum pci_status reach_ram(struct pci_func *fn, uint64_t addr,
+				 size_t len, bool write, uint8_t **host,
+				 size_t *chunk)
+{
+	struct machine *m = fn->m;
+	size_t run = ram_run(&m->ram, addr, len);
+
+	if (!run) {
+		count(&fn->cnt.unsupported, 1);
+		return PCI_STATUS_UR;
+	}
+	*host = m->ram.mem + addr;
+	*chunk = run;
+	count(write ? &fn->cnt.writes : &fn->cnt.reads, 1);
+	count(write ? &fn->cnt.bytes_written : &fn->cnt.bytes_read, run);
+	return PCI_STATUS_OK;
+}
+
 enum pci_status bus_map(struct pci_func *fn, uint64_t addr, size_t len,
 			bool write, uint8_t **host, size_t *chunk)
 {
-	struct machine *m = fn->m;
-	uint16_t cmd = atomic_load_explicit(&fn->command, memory_order_acquire);
-	size_t run;
-
-	if (!(cmd & PCI_COMMAND_MASTER)) {
-		count(&fn->cnt.master_aborts, 1);
+	if (!may_master(fn))
 		return PCI_STATUS_MASTER_ABORT;
-	}
 	if (len > BUS_CHUNK_MAX)
 		len = BUS_CHUNK_MAX;
 	if (fn->iommu) {
@@ -66,59 +90,66 @@ enum pci_status bus_map(struct pci_func *fn, uint64_t addr, size_t len,
 		}
 		addr = phys;
 	}
-	run = ram_run(&m->ram, addr, len);
-	if (!run) {
+	return reach_ram(fn, addr, len, write, host, chunk);
+}
+
+/* bus_map for a request marked translated (PCIe ATS): the unit (if any)
+ * decides whether it passes; the address is not translated. */
+static enum pci_status bus_map_translated(struct pci_func *fn, uint64_t addr,
+					  size_t len, bool write,
+					  uint8_t **host, size_t *chunk)
+{
+	struct iommu_unit *u = fn->iommu;
+
+	if (!may_master(fn))
+		return PCI_STATUS_MASTER_ABORT;
+	if (len > BUS_CHUNK_MAX)
+		len = BUS_CHUNK_MAX;
+	if (u && u->ops->translated &&
+	    u->ops->translated(u, pci_requester_id(fn), addr, write)) {
 		count(&fn->cnt.unsupported, 1);
 		return PCI_STATUS_UR;
 	}
-	*host = m->ram.mem + addr;
-	*chunk = run;
-	if (write) {
-		count(&fn->cnt.writes, 1);
-		count(&fn->cnt.bytes_written, run);
-	} else {
-		count(&fn->cnt.reads, 1);
-		count(&fn->cnt.bytes_read, run);
+	return reach_ram(fn, addr, len, write, host, chunk);
+}
+
+/* A read or write, chunk by chunk as the unit translates it. */
+static inline enum pci_status transfer(struct pci_func *fn, uint64_t addr,
+				       uint8_t *buf, size_t len, bool write,
+				       bool translated, size_t *done)
+{
+	size_t off = 0, n;
+	enum pci_status st = PCI_STATUS_OK;
+	uint8_t *h;
+
+	while (off < len) {
+		st = translated ? bus_map_translated(fn, addr + off, len - off,
+						     write, &h, &n)
+				: bus_map(fn, addr + off, len - off, write, &h, &n);
+		if (st)
+			break;
+		if (write)
+			memcpy(h, buf + off, n);
+		else
+			memcpy(buf + off, h, n);
+		off += n;
 	}
-	return PCI_STATUS_OK;
+	if (done)
+		*done = off;
+	return st;
 }
 
 enum pci_status bus_read(struct pci_func *fn, uint64_t addr, void *buf,
 			 size_t len, size_t *done)
 {
-	size_t off = 0, n;
-	enum pci_status st = PCI_STATUS_OK;
-	uint8_t *h;
-
-	while (off < len) {
-		st = bus_map(fn, addr + off, len - off, false, &h, &n);
-		if (st)
-			break;
-		memcpy((uint8_t *)buf + off, h, n);
-		off += n;
-	}
-	if (done)
-		*done = off;
-	return st;
+	return transfer(fn, addr, buf, len, false, false, done);
 }
 
 enum pci_status bus_write(struct pci_func *fn, uint64_t addr,
 			  const void *buf, size_t len, size_t *done)
 {
-	size_t off = 0, n;
-	enum pci_status st = PCI_STATUS_OK;
-	uint8_t *h;
-
-	while (off < len) {
-		st = bus_map(fn, addr + off, len - off, true, &h, &n);
-		if (st)
-			break;
-		memcpy(h, (const uint8_t *)buf + off, n);
-		off += n;
-	}
-	if (done)
-		*done = off;
-	return st;
+	return transfer(fn, addr, (uint8_t *)(uintptr_t)buf, len, true, false,
+			done);
 }
 
 enum pci_status bus_copy(struct pci_func *fn, uint64_t dst, uint64_t src,
@@ -178,84 +209,17 @@ enum pci_status bus_fill(struct pci_func *fn, uint64_t dst, uint64_t pattern,
 
 /* ---- PCIe ATS: translated requests and translation requests ---------- */
 
-/* Bus Master Enable, as bus_map checks it. */
-static bool may_master(struct pci_func *fn)
-{
-	uint16_t cmd = atomic_load_explicit(&fn->command, memory_order_acquire);
-
-	if (cmd & PCI_COMMAND_MASTER)
-		return true;
-	count(&fn->cnt.master_aborts, 1);
-	return false;
-}
-
-/* bus_map for a request marked translated: the unit (if any) decides
- * whether it passes; the address is not translated. */
-static enum pci_status bus_map_translated(struct pci_func *fn, uint64_t addr,
-					  size_t len, bool write,
-					  uint8_t **host, size_t *chunk)
-{
-	struct machine *m = fn->m;
-	struct iommu_unit *u = fn->iommu;
-	size_t run;
-
-	if (!may_master(fn))
-		return PCI_STATUS_MASTER_ABORT;
-	if (len > BUS_CHUNK_MAX)
-		len = BUS_CHUNK_MAX;
-	if (u && u->ops->translated &&
-	    u->ops->translated(u, pci_requester_id(fn), addr, write)) {
-		count(&fn->cnt.unsupported, 1);
-		return PCI_STATUS_UR;
-	}
-	run = ram_run(&m->ram, addr, len);
-	if (!run) {
-		count(&fn->cnt.unsupported, 1);
-		return PCI_STATUS_UR;
-	}
-	*host = m->ram.mem + addr;
-	*chunk = run;
-	count(write ? &fn->cnt.writes : &fn->cnt.reads, 1);
-	count(write ? &fn->cnt.bytes_written : &fn->cnt.bytes_read, run);
-	return PCI_STATUS_OK;
-}
-
 enum pci_status bus_read_translated(struct pci_func *fn, uint64_t addr,
 				    void *buf, size_t len, size_t *done)
 {
-	size_t off = 0, n;
-	enum pci_status st = PCI_STATUS_OK;
-	uint8_t *h;
-
-	while (off < len) {
-		st = bus_map_translated(fn, addr + off, len - off, false, &h, &n);
-		if (st)
-			break;
-		memcpy((uint8_t *)buf + off, h, n);
-		off += n;
-	}
-	if (done)
-		*done = off;
-	return st;
+	return transfer(fn, addr, buf, len, false, true, done);
 }
 
 enum pci_status bus_write_translated(struct pci_func *fn, uint64_t addr,
 				     const void *buf, size_t len, size_t *done)
 {
-	size_t off = 0, n;
-	enum pci_status st = PCI_STATUS_OK;
-	uint8_t *h;
-
-	while (off < len) {
-		st = bus_map_translated(fn, addr + off, len - off, true, &h, &n);
-		if (st)
-			break;
-		memcpy(h, (const uint8_t *)buf + off, n);
-		off += n;
-	}
-	if (done)
-		*done = off;
-	return st;
+	return transfer(fn, addr, (uint8_t *)(uintptr_t)buf, len, true, true,
+			done);
 }
 
 enum pci_status bus_ats_translate(struct pci_func *fn, uint64_t iova,

@@ -1276,3 +1276,37 @@ void iotlb_get_stats(struct iotlb *t, struct iotlb_stats *s)
 			s->valid += atomic_load_explicit(&t->sets[i].nr[j],
 							 memory_order_relaxed);
 }
+
+int iotlb_unit_caches_init(const struct iotlb_unit_caches *g,
+			   struct iotlb *tlb, struct iotlb *dev,
+			   struct iotlb *pwc)
+{
+	struct iotlb_params cp;
+	int ret = iotlb_init(tlb, &g->tlb);
+
+	if (ret)
+		return ret;
+	iotlb_params_init(&cp);
+	cp.entries = g->dev_entries;
+	ret = iotlb_init(dev, &cp);
+	if (ret)
+		goto err_tlb;
+	if (!g->pwc_entries)
+		return 0;
+	cp.entries = g->pwc_entries;
+	ret = iotlb_init(pwc, &cp);
+	if (!ret)
+		return 0;
+	iotlb_destroy(dev);
+err_tlb:
+	iotlb_destroy(tlb);
+	return ret;
+}
+
+void iotlb_unit_caches_destroy(struct iotlb *tlb, struct iotlb *dev,
+			       struct iotlb *pwc)
+{
+	iotlb_destroy(pwc);
+	iotlb_destroy(dev);
+	iotlb_destroy(tlb);
+}

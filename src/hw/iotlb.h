@@ -262,6 +262,22 @@ unsigned int iotlb_flush_match(struct iotlb *t,
 
 void iotlb_get_stats(struct iotlb *t, struct iotlb_stats *s);
 
+/*
+ * The three caches a remapping unit keeps: its IOTLB, a cache of its
+ * per-device entries (VT-d's context cache, AMD-Vi's device table
+ * cache; fully associative LRU) and a page-walk cache (none when
+ * @pwc_entries is 0). 0 or the first error, with nothing left set up.
+ */
+struct iotlb_unit_caches {
+	struct iotlb_params tlb;
+	unsigned int dev_entries, pwc_entries;
+};
+int iotlb_unit_caches_init(const struct iotlb_unit_caches *g,
+			   struct iotlb *tlb, struct iotlb *dev,
+			   struct iotlb *pwc);
+void iotlb_unit_caches_destroy(struct iotlb *tlb, struct iotlb *dev,
+			       struct iotlb *pwc);
+
 /* The calling thread's slot in @t (NULL once IOTLB_SLOTS threads have
  * one: count with atomics then). */
 struct iotlb_slot *iotlb_thread_slot(struct iotlb *t);

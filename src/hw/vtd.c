@@ -1200,34 +1200,17 @@ static uint32_t regs_size(unsigned int nfr)
 
 static int init_caches(struct vtd *v)
 {
-	struct iotlb_params tp, cp;
+	struct iotlb_unit_caches g = { .dev_entries = v->p.cc_entries,
+				       .pwc_entries = v->p.pwc_entries };
 	int ret;
 
-	iotlb_params_init(&tp);
-	tp.entries = v->p.iotlb_entries;
-	tp.ways = v->p.iotlb_ways;
-	tp.repl = v->p.repl;
-	tp.seed = v->p.seed;
-	ret = iotlb_init(&v->iotlb, &tp);
-	if (ret)
-		return ret;
-	iotlb_params_init(&cp);
-	cp.entries = v->p.cc_entries;
-	ret = iotlb_init(&v->cc, &cp);
-	if (ret)
-		goto err_iotlb;
-	if (!v->p.pwc_entries)
-		return 0;
-	cp.entries = v->p.pwc_entries;
-	ret = iotlb_init(&v->pwc, &cp);
-	if (ret)
-		goto err_cc;
-	v->has_pwc = true;
-	return 0;
-err_cc:
-	iotlb_destroy(&v->cc);
-err_iotlb:
-	iotlb_destroy(&v->iotlb);
+	iotlb_params_init(&g.tlb);
+	g.tlb.entries = v->p.iotlb_entries;
+	g.tlb.ways = v->p.iotlb_ways;
+	g.tlb.repl = v->p.repl;
+	g.tlb.seed = v->p.seed;
+	ret = iotlb_unit_caches_init(&g, &v->iotlb, &v->cc, &v->pwc);
+	v->has_pwc = !ret && g.pwc_entries;
 	return ret;
 }
 
@@ -1282,9 +1265,7 @@ int vtd_create(struct machine *m, uint64_t reg_base,
 	*out = &v->unit;
 	return 0;
 err_caches:
-	iotlb_destroy(&v->pwc);
-	iotlb_destroy(&v->cc);
-	iotlb_destroy(&v->iotlb);
+	iotlb_unit_caches_destroy(&v->iotlb, &v->cc, &v->pwc);
 err_free:
 	free(v->frcd);
 	free(v);
@@ -1299,9 +1280,7 @@ void vtd_destroy(struct iommu_unit *u)
 		return;
 	v = to_vtd(u);
 	mmio_region_destroy(v->regs);
-	iotlb_destroy(&v->pwc);
-	iotlb_destroy(&v->cc);
-	iotlb_destroy(&v->iotlb);
+	iotlb_unit_caches_destroy(&v->iotlb, &v->cc, &v->pwc);
 	for (unsigned int i = 0; i < 256; i++)
 		free(atomic_load(&v->bus[i]));
 	pthread_mutex_destroy(&v->lock);
