@@ -24,7 +24,6 @@
 #include "kernel/iommu/iommu.h"
 #include "kernel/iommu/iommu_sysfs.h"
 #include "kernel/machine.h"
-#include "kernel/page_alloc.h"
 #include "kernel/pci.h"
 
 #define CW_SPINS 1000000
@@ -89,19 +88,6 @@ void amd_iommu_detect(struct machine *m)
 		(unsigned long long)readq((char *)mmio_window(amdvi_regs(u)) +
 					  AMDVI_MMIO_EXT_FEATURES),
 		0ULL);
-}
-
-static uint64_t zpages(struct machine *m, unsigned int order)
-{
-	struct page *p = mm_alloc_pages(m, GFP_KERNEL | __GFP_ZERO, order);
-
-	return p ? (uint64_t)(p - m->mm.mem_map) << PAGE_SHIFT : 0;
-}
-
-static void free_zpages(struct machine *m, uint64_t phys, unsigned int order)
-{
-	if (phys)
-		mm_free_pages(m, &m->mm.mem_map[phys >> PAGE_SHIFT], order);
 }
 
 static void *kva(struct amd_iommu *iu, uint64_t phys)
@@ -468,10 +454,10 @@ static int setup_tables(struct amd_iommu *iu)
 {
 	struct machine *m = iu->m;
 
-	iu->dev_table = zpages(m, AMDVI_DEVTAB_ORDER);
-	iu->cmd_buf = zpages(m, AMDVI_RING_ORDER);
-	iu->evt_log = zpages(m, AMDVI_RING_ORDER);
-	iu->cw_sem = zpages(m, 0);
+	iu->dev_table = iommu_table_alloc(m, AMDVI_DEVTAB_ORDER);
+	iu->cmd_buf = iommu_table_alloc(m, AMDVI_RING_ORDER);
+	iu->evt_log = iommu_table_alloc(m, AMDVI_RING_ORDER);
+	iu->cw_sem = iommu_table_alloc(m, 0);
 	if (!iu->dev_table || !iu->cmd_buf || !iu->evt_log || !iu->cw_sem)
 		return -ENOMEM;
 	init_device_table(iu);
@@ -609,10 +595,10 @@ void amd_iommu_exit(struct machine *m)
 		irq_free_msi(m, (unsigned)iu->irq, 1);
 	}
 	iommu_device_unregister(&iu->iommu);
-	free_zpages(m, iu->dev_table, AMDVI_DEVTAB_ORDER);
-	free_zpages(m, iu->cmd_buf, AMDVI_RING_ORDER);
-	free_zpages(m, iu->evt_log, AMDVI_RING_ORDER);
-	free_zpages(m, iu->cw_sem, 0);
+	iommu_table_free(m, iu->dev_table, AMDVI_DEVTAB_ORDER);
+	iommu_table_free(m, iu->cmd_buf, AMDVI_RING_ORDER);
+	iommu_table_free(m, iu->evt_log, AMDVI_RING_ORDER);
+	iommu_table_free(m, iu->cw_sem, 0);
 	ratelimit_destroy(&iu->unknown_rs);
 	ratelimit_destroy(&iu->overflow_rs);
 	ratelimit_destroy(&iu->detached_rs);

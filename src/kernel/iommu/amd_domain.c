@@ -24,7 +24,6 @@
 #include "kernel/iommu/iommu.h"
 #include "kernel/pci.h"
 #include "kernel/machine.h"
-#include "kernel/page_alloc.h"
 
 #define LEVELS	  4
 #define PGSIZES	  (((1ULL << 39) - 1) & ~0xfffULL) /* 4 KiB .. 256 GiB */
@@ -68,18 +67,6 @@ static uint64_t get_entry(const uint64_t *e)
 	return __atomic_load_n(e, __ATOMIC_ACQUIRE);
 }
 
-static uint64_t zpage(struct machine *m)
-{
-	struct page *p = mm_alloc_pages(m, GFP_KERNEL | __GFP_ZERO, 0);
-
-	return p ? (uint64_t)(p - m->mm.mem_map) << PAGE_SHIFT : 0;
-}
-
-static void free_page_at(struct machine *m, uint64_t phys)
-{
-	mm_free_pages(m, &m->mm.mem_map[phys >> PAGE_SHIFT], 0);
-}
-
 static struct iommu_domain *amd_domain_alloc(unsigned int type)
 {
 	struct machine *m = current_machine();
@@ -97,7 +84,7 @@ static struct iommu_domain *amd_domain_alloc(unsigned int type)
 	d->id = (uint16_t)iu->did_next++;
 	pthread_mutex_unlock(&iu->lock);
 	if (type != IOMMU_DOMAIN_IDENTITY && type != IOMMU_DOMAIN_BLOCKED) {
-		d->root = zpage(m);
+		d->root = iommu_table_alloc(m, 0);
 		if (!d->root) {
 			pthread_mutex_destroy(&d->lock);
 			free(d);
@@ -129,7 +116,7 @@ static void free_tables(struct protection_domain *d, uint64_t phys, int level)
 	for (int i = 0; level > 1 && i < AMDVI_PTES_PER_TABLE; i++)
 		if (is_dir(t[i], level))
 			free_tables(d, t[i] & AMDVI_PTE_ADDR_MASK, level - 1);
-	free_page_at(d->iu->m, phys);
+	iommu_table_free(d->iu->m, phys, 0);
 }
 
 static void amd_domain_free(struct iommu_domain *dom)
@@ -266,7 +253,7 @@ static unsigned int leaf_shift(uint64_t e, int level)
 static bool install_table(struct protection_domain *d, uint64_t *e, int level)
 {
 	struct machine *m = d->iu->m;
-	uint64_t next = zpage(m), expected = 0;
+	uint64_t next = iommu_table_alloc(m, 0), expected = 0;
 
 	if (!next)
 		return false;
@@ -275,7 +262,7 @@ static bool install_table(struct protection_domain *d, uint64_t *e, int level)
 		    next | AMDVI_PTE_PR | PTE_PERMS |
 			    (uint64_t)(level - 1) << AMDVI_PTE_NEXT_SHIFT,
 		    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		free_page_at(m, next);
+		iommu_table_free(m, next, 0);
 	return true;
 }
 

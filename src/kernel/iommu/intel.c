@@ -28,7 +28,6 @@
 #include "kernel/iommu/iommu.h"
 #include "kernel/iommu/iommu_sysfs.h"
 #include "kernel/machine.h"
-#include "kernel/page_alloc.h"
 
 static const char *const fault_reasons[] = {
 	"Software",
@@ -143,13 +142,6 @@ void intel_dmar_table_init(struct machine *m)
 		(unsigned long long)readq((char *)reg + DMAR_ECAP_REG));
 	if (atsr_flags(m))
 		pr_info(m, "ATSR flags: %#x\n", atsr_flags(m) == 2 ? 1u : 0u);
-}
-
-static uint64_t zpage(struct machine *m)
-{
-	struct page *p = mm_alloc_pages(m, GFP_KERNEL | __GFP_ZERO, 0);
-
-	return p ? (uint64_t)(p - m->mm.mem_map) << PAGE_SHIFT : 0;
 }
 
 static void *kva(struct intel_iommu *iu, uint64_t phys)
@@ -275,7 +267,7 @@ int intel_context_set(struct intel_iommu *iu, uint16_t sid, uint16_t did,
 
 	pthread_mutex_lock(&iu->lock);
 	if (!iu->ctx[bus]) {
-		iu->ctx[bus] = zpage(iu->m);
+		iu->ctx[bus] = iommu_table_alloc(iu->m, 0);
 		if (!iu->ctx[bus]) {
 			pthread_mutex_unlock(&iu->lock);
 			return -ENOMEM;
@@ -381,9 +373,9 @@ static int setup_fault_irq(struct intel_iommu *iu)
 
 static int setup_tables(struct intel_iommu *iu)
 {
-	iu->root = zpage(iu->m);
-	iu->qi = zpage(iu->m);
-	iu->qi_status = zpage(iu->m);
+	iu->root = iommu_table_alloc(iu->m, 0);
+	iu->qi = iommu_table_alloc(iu->m, 0);
+	iu->qi_status = iommu_table_alloc(iu->m, 0);
 	if (!iu->root || !iu->qi || !iu->qi_status)
 		return -ENOMEM;
 	reg_w64(iu, DMAR_IQT_REG, 0);

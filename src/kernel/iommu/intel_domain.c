@@ -23,7 +23,6 @@
 #include "kernel/iommu/iommu.h"
 #include "kernel/pci.h"
 #include "kernel/machine.h"
-#include "kernel/page_alloc.h"
 
 #define LEVELS 4
 #define MAX_ATS_DEVS 8	/* devices with ATS in one domain (tracked) */
@@ -55,13 +54,6 @@ static void set_entry(uint64_t *e, uint64_t v)
 	__atomic_store_n(e, v, __ATOMIC_RELEASE);
 }
 
-static uint64_t zpage(struct machine *m)
-{
-	struct page *p = mm_alloc_pages(m, GFP_KERNEL | __GFP_ZERO, 0);
-
-	return p ? (uint64_t)(p - m->mm.mem_map) << PAGE_SHIFT : 0;
-}
-
 static struct iommu_domain *intel_domain_alloc(unsigned int type)
 {
 	struct machine *m = current_machine();
@@ -80,7 +72,7 @@ static struct iommu_domain *intel_domain_alloc(unsigned int type)
 	iu->domains_live++;
 	pthread_mutex_unlock(&iu->lock);
 	if (type != IOMMU_DOMAIN_IDENTITY && type != IOMMU_DOMAIN_BLOCKED) {
-		d->pgd = zpage(m);
+		d->pgd = iommu_table_alloc(m, 0);
 		if (!d->pgd) {
 			free(d);
 			return NULL;
@@ -104,7 +96,7 @@ static void free_tables(struct dmar_domain *d, uint64_t phys, int level)
 	for (int i = 0; level > 1 && i < VTD_PTES_PER_TABLE; i++)
 		if ((t[i] & (VTD_PTE_R | VTD_PTE_W)) && !(t[i] & VTD_PTE_PS))
 			free_tables(d, t[i] & VTD_PTE_ADDR_MASK, level - 1);
-	mm_free_pages(m, &m->mm.mem_map[phys >> PAGE_SHIFT], 0);
+	iommu_table_free(m, phys, 0);
 }
 
 static void intel_domain_free(struct iommu_domain *dom)
@@ -211,14 +203,14 @@ static uint64_t get_entry(const uint64_t *e)
 static bool install_table(struct dmar_domain *d, uint64_t *e)
 {
 	struct machine *m = d->iu->m;
-	uint64_t next = zpage(m), expected = 0;
+	uint64_t next = iommu_table_alloc(m, 0), expected = 0;
 
 	if (!next)
 		return false;
 	if (!__atomic_compare_exchange_n(e, &expected,
 					 next | VTD_PTE_R | VTD_PTE_W, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		mm_free_pages(m, &m->mm.mem_map[next >> PAGE_SHIFT], 0);
+		iommu_table_free(m, next, 0);
 	return true;
 }
 

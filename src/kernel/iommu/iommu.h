@@ -18,6 +18,11 @@ int iommu_probe_devices(struct machine *m);
 /* The requester IDs a device's transactions carry: its own, and the
  * alias a PCIe-to-PCI bridge gives it upstream. Returns 1 or 2. */
 int iommu_dev_rids(struct device *dev, uint16_t out[2]);
+/* Zeroed pages for tables an IOMMU walks in RAM (2^@order of them): the
+ * physical address, 0 when out of memory; and giving them back (phys 0:
+ * nothing). */
+uint64_t iommu_table_alloc(struct machine *m, unsigned int order);
+void iommu_table_free(struct machine *m, uint64_t phys, unsigned int order);
 void iommu_release_devices(struct machine *m);
 
 struct kpci;

@@ -18,6 +18,7 @@
 #include "kernel/iommu/group.h"
 #include "kernel/iommu/iommu.h"
 #include "kernel/machine.h"
+#include "kernel/page_alloc.h"
 #include "kernel/pci.h"
 
 unsigned int iommu_dev_def_domain_type(struct machine *m, struct kpci *k)
@@ -145,6 +146,19 @@ int iommu_probe_devices(struct machine *m)
 	for (unsigned int i = 0; !ret && i < m->iommu_groups.nr; i++)
 		ret = setup_group(m, m->iommu_groups.groups[i]);
 	return ret;
+}
+
+uint64_t iommu_table_alloc(struct machine *m, unsigned int order)
+{
+	struct page *p = mm_alloc_pages(m, GFP_KERNEL | __GFP_ZERO, order);
+
+	return p ? (uint64_t)(p - m->mm.mem_map) << PAGE_SHIFT : 0;
+}
+
+void iommu_table_free(struct machine *m, uint64_t phys, unsigned int order)
+{
+	if (phys)
+		mm_free_pages(m, &m->mm.mem_map[phys >> PAGE_SHIFT], order);
 }
 
 int iommu_dev_rids(struct device *dev, uint16_t out[2])
