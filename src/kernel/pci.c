@@ -257,6 +257,7 @@ int pci_subsys_init(struct machine *m)
 
 void pci_unbind_drivers(struct machine *m)
 {
+	m->pci_sysfs_ready = false; /* going away: no links to keep up */
 	for (unsigned int i = m->pcik.nr; i-- > 0;)
 		pci_driver_unbind(&m->pcik.devs[i]->pdev);
 }
